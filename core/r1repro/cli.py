@@ -1,0 +1,230 @@
+"""The ``r1repro`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+DESCRIPTION = """\
+r1repro: paper reproductions for RL of LLM reasoning (R1-Zero / GRPO), as plugins on verl.
+
+Every paper is a plugin that registers rewards, templates, datasets, estimators, policy
+losses, environments and a reproduction. The core runs them on a tiny policy on CPU
+(scale=cpu, the default) or launches verl with the paper's model and hyperparameters
+(scale=paper).
+"""
+
+EPILOG = """\
+examples:
+  r1repro list                                   plugins and their components, by kind
+  r1repro reproduce tinyv                        CPU-scale reproduction -> runs/tinyv/<run-id>/report.md
+  r1repro reproduce tinyv --scale paper --dry-run
+                                                 print the verl command and the config verl accepted
+  r1repro reproduce tinyv seeds=[0] engine.trainer.total_steps=5
+                                                 hydra overrides of reproductions/tinyv/config.yaml
+  r1repro score --reward tinyv.addon --input samples.jsonl --output scored.jsonl
+                                                 score a JSONL of samples with any registered reward
+  r1repro train reward=core.exact_match trainer.total_steps=20
+                                                 one local-engine run with dotted overrides
+  r1repro new-plugin mypaper                     scaffold plugins/mypaper (pyproject, hooks, README, test)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="r1repro",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    ls = sub.add_parser("list", help="list plugins and components", description="List installed plugins, "
+                        "their components by kind, and any plugin that failed to load.")  # fmt: skip
+    ls.add_argument("--kind", help="only this component kind (reward, template, dataset, estimator, ...)")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+
+    rp = sub.add_parser(
+        "reproduce",
+        help="run a paper's reproduction",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent("""\
+            Run a paper's reproduction. At scale=cpu it trains the arms of
+            reproductions/<paper>/config.yaml on a tiny policy for every seed and writes
+            runs/<paper>/<run-id>/report.md (claims, measured values, verdicts), plots and
+            results.json. At scale=paper it exports the datasets to parquet, composes and
+            validates verl's config and launches `python -m verl.trainer.main_ppo`."""),
+    )
+    rp.add_argument("paper", help="the reproduction's name (see `r1repro list --kind reproduction`)")
+    rp.add_argument("--scale", default="cpu", choices=["cpu", "paper"], help="cpu (default) or paper")
+    rp.add_argument(
+        "--dry-run", action="store_true", help="paper scale: print config and command, do not launch"
+    )
+    rp.add_argument("--run-id", help="reuse a run folder (finished arms are resumed from their checkpoints)")
+    rp.add_argument("--quiet", action="store_true")
+    rp.add_argument(
+        "overrides", nargs="*", help="hydra overrides, e.g. seeds=[0,1] engine.trainer.total_steps=10"
+    )
+
+    sc = sub.add_parser(
+        "score",
+        help="score a JSONL of samples with a reward",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent("""\
+            Score samples with any registered reward. Each input line is a JSON object with at
+            least "response" (and usually "ground_truth"; optional: problem, data_source,
+            domain, group_id, extra, meta, ...). One JSON line is written per input line, in
+            order: the input fields plus "score" and "info". Lines that are not valid JSON
+            get "error" instead of a score. Group-aware rewards see samples grouped by
+            "group_id"."""),
+    )
+    sc.add_argument("--reward", required=True, help='reward name, or a JSON spec {"name": ..., options}')
+    sc.add_argument("--input", required=True, help="JSONL file ('-' for stdin)")
+    sc.add_argument("--output", help="JSONL file (default: stdout)")
+    sc.add_argument("--batch-size", type=int, default=256)
+
+    tr = sub.add_parser("train", help="one local-engine training run", description="Train with the local "
+                        "engine; arguments are dotted overrides of r1repro.engine.config.EngineConfig.")  # fmt: skip
+    tr.add_argument("overrides", nargs="*")
+    tr.add_argument("--config", help="YAML file with an engine config to start from")
+
+    npl = sub.add_parser("new-plugin", help="scaffold a new paper plugin", description="Create plugins/<name>/ "
+                         "with pyproject.toml (entry point), hooks, reward/templates/data modules, README "
+                         "and a passing test.")  # fmt: skip
+    npl.add_argument("name", help="short paper name (a Python identifier, e.g. mypaper)")
+    npl.add_argument("--dir", default="plugins", help="parent folder (default: plugins)")
+    npl.add_argument("--title", default="", help="the paper's title")
+    return p
+
+
+def cmd_list(args) -> int:
+    from r1repro.hookspecs import KINDS
+    from r1repro.registry import get_registry
+
+    reg = get_registry()
+    if args.json:
+        print(json.dumps({"plugins": [p.__dict__ for p in reg.plugins.values()], "components": reg.describe(),
+                          "errors": [e.__dict__ for e in reg.errors]}, indent=2))  # fmt: skip
+        return 0
+    print("plugins:")
+    for p in sorted(reg.plugins.values(), key=lambda p: p.name):
+        print(f"  {p.name:<18} {p.distribution or '-'} {p.version}")
+    kinds = [args.kind] if args.kind else list(KINDS)
+    for kind in kinds:
+        entries = reg.describe().get(kind)
+        if entries is None:
+            print(f"unknown kind '{kind}'; kinds: {', '.join(KINDS)}", file=sys.stderr)
+            return 2
+        print(f"\n{kind} ({KINDS[kind]}): {len(entries)}")
+        for e in entries:
+            desc = (e["description"] or "")[:90]
+            print(f"  {e['name']:<28} {desc}")
+    if reg.errors:
+        print("\nplugin problems (the other plugins work):", file=sys.stderr)
+        for e in reg.errors:
+            print(f"  - {e}", file=sys.stderr)
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from r1repro.repro.run import run_reproduction
+
+    summary = run_reproduction(args.paper, scale=args.scale, overrides=args.overrides, run_id=args.run_id,
+                               dry_run=args.dry_run, quiet=args.quiet)  # fmt: skip
+    if args.scale == "cpu":
+        print(f"\nreport: {summary['report']}")
+        for cid, v in summary["verdicts"].items():
+            print(f"  {cid:<32} {v}")
+    return 0
+
+
+def _parse_spec(text: str):
+    text = text.strip()
+    return json.loads(text) if text.startswith("{") else text
+
+
+def cmd_score(args) -> int:
+    from r1repro.components import group_indices
+    from r1repro.registry import build
+    from r1repro.types import Sample
+
+    reward = build("reward", _parse_spec(args.reward))
+    src = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8", errors="replace")  # noqa: SIM115
+    lines = [ln for ln in src.read().splitlines() if ln.strip()]
+    if src is not sys.stdin:
+        src.close()
+    records, samples, where = [], [], []
+    for i, ln in enumerate(lines):
+        try:
+            rec = json.loads(ln)
+            if not isinstance(rec, dict):
+                raise ValueError("not a JSON object")
+            samples.append(Sample.from_dict(rec))
+            where.append(i)
+            records.append(rec)
+        except (ValueError, TypeError) as exc:
+            records.append({"error": f"line {i + 1}: {exc}"})
+    results: dict[int, tuple[float, dict]] = {}
+    # keep groups together so group-aware rewards see every rollout of a prompt
+    order = [i for idxs in group_indices(samples).values() for i in idxs]
+    for start in range(0, len(order), max(1, args.batch_size)):
+        chunk = order[start : start + args.batch_size]
+        for k, res in zip(chunk, reward([samples[k] for k in chunk])):
+            results[where[k]] = (res.score, res.info)
+    out = sys.stdout if not args.output else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+    for i, rec in enumerate(records):
+        if i in results:
+            score, info = results[i]
+            rec = {**rec, "score": score, "info": info}
+        out.write(json.dumps(rec, default=str) + "\n")
+    if out is not sys.stdout:
+        out.close()
+        print(f"scored {len(results)} of {len(records)} lines -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from omegaconf import OmegaConf
+
+    from r1repro.engine.config import make_config
+    from r1repro.engine.local import LocalEngine
+
+    base = OmegaConf.to_container(OmegaConf.load(args.config)) if args.config else None
+    cfg = make_config(base, args.overrides)
+    summary = LocalEngine(cfg).train()
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def cmd_new_plugin(args) -> int:
+    from r1repro.scaffold import create_plugin
+
+    path = create_plugin(args.name, Path(args.dir), title=args.title)
+    print(f"created {path}\nnext: pip install -e {path} && r1repro list && pytest {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"list": cmd_list, "reproduce": cmd_reproduce, "score": cmd_score, "train": cmd_train,
+                "new-plugin": cmd_new_plugin}  # fmt: skip
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    from r1repro.registry import RegistryError
+
+    try:
+        return handlers[args.command](args)
+    except RegistryError as exc:
+        print(f"r1repro: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"r1repro: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Supervised warm start: teach a tiny policy the task's format before RL.
+
+R1-Zero-style RL needs a policy that is sometimes right; a randomly initialised tiny
+model never is. ``warm_start`` fine-tunes it on (prompt, worked response) pairs from a
+dataset (``Dataset.solution`` gives the response; loss on response tokens only) and
+caches the result under a hash of everything that determines it, so repeated runs and
+every arm of a reproduction start from the same, already-trained checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from r1repro.paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+
+def sft_pairs(dataset, template, split: str, n: int, seed: int) -> list[tuple[list[dict], str]]:
+    rows = dataset.load(split, limit=n, seed=seed)
+    pairs = []
+    for row in rows:
+        if hasattr(dataset, "solution"):
+            response = dataset.solution(row, template)
+        else:
+            response = template.format_response(answer=str(row.ground_truth))
+        pairs.append((template.render(row), template.response_prefix + response if not response.startswith(
+            template.response_prefix) else response))  # fmt: skip
+    return pairs
+
+
+def warm_start(model_cfg, sft_cfg, data_cfg, registry, quiet: bool = False) -> str:
+    """Path of the SFT-warm-started policy (trained once, then cached)."""
+    from r1repro.models.tiny import resolve_model
+
+    base = resolve_model(model_cfg.path, seed=model_cfg.init_seed)
+    ds_spec = sft_cfg.dataset if sft_cfg.dataset is not None else data_cfg.dataset
+    dataset = registry.build("dataset", ds_spec)
+    template = registry.build("template", data_cfg.template)
+    pairs = sft_pairs(dataset, template, sft_cfg.split, sft_cfg.examples, sft_cfg.seed)
+    key_src = json.dumps(
+        {
+            "base": Path(base).name if Path(base).exists() else base,
+            "sft": {k: sft_cfg[k] for k in ("steps", "batch_size", "lr", "warmup_steps", "seed")},
+            "data": hashlib.sha256(json.dumps(pairs, sort_keys=True, default=str).encode()).hexdigest(),
+            "max_prompt_length": data_cfg.max_prompt_length,
+            "version": 1,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+    out = cache_dir() / "models" / f"sft-{key}"
+    if (out / "config.json").is_file():
+        return str(out)
+    train_sft(base, pairs, out, steps=sft_cfg.steps, batch_size=sft_cfg.batch_size, lr=sft_cfg.lr,
+              warmup_steps=sft_cfg.warmup_steps, seed=sft_cfg.seed, max_prompt_length=data_cfg.max_prompt_length,
+              quiet=quiet)  # fmt: skip
+    (out / "r1repro_sft.json").write_text(key_src)
+    return str(out)
+
+
+def train_sft(
+    base: str,
+    pairs: Sequence[tuple[list[dict], str]],
+    out: Path,
+    steps: int,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    warmup_steps: int = 20,
+    seed: int = 0,
+    max_prompt_length: int = 256,
+    max_response_length: int = 256,
+    quiet: bool = False,
+    dtype: str = "float32",
+) -> Path:
+    """Plain causal-LM fine-tuning on (messages, response) pairs; loss on the response only."""
+    import torch
+
+    from r1repro.models.tiny import load_policy
+
+    torch.manual_seed(seed)
+    model, tok = load_policy(base, dtype=dtype)
+    model.train()
+    examples = []
+    for messages, response in pairs:
+        prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        p_ids = tok(prompt, add_special_tokens=False)["input_ids"][-max_prompt_length:]
+        r_ids = tok(response, add_special_tokens=False)["input_ids"][:max_response_length] + [
+            tok.eos_token_id
+        ]
+        examples.append((p_ids, r_ids))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(1, warmup_steps)) * max(0.1, 1 - s / max(1, steps))
+    )
+    rng = random.Random(seed)
+    from r1repro.progress import bar as progress_bar
+
+    bar = progress_bar(range(steps), desc=f"SFT warm start -> {out.name}", disable=quiet)
+    pad = tok.pad_token_id
+    for _ in bar:
+        batch = [examples[rng.randrange(len(examples))] for _ in range(batch_size)]
+        width = max(len(p) + len(r) for p, r in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        attn = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, (p, r) in enumerate(batch):
+            seq = p + r
+            ids[i, : len(seq)] = torch.tensor(seq)
+            labels[i, len(p) : len(seq)] = torch.tensor(r)
+            attn[i, : len(seq)] = 1
+        loss = model(input_ids=ids, attention_mask=attn, labels=labels).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    tok.save_pretrained(str(tmp))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
+def describe(path: str) -> dict[str, Any]:
+    meta = Path(path) / "r1repro_sft.json"
+    return json.loads(meta.read_text()) if meta.exists() else {}

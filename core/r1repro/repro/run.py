@@ -1,0 +1,349 @@
+"""Running a reproduction: compose its config, run its experiment, write the report.
+
+``run_reproduction("tinyv", scale="cpu")`` composes ``reproductions/tinyv/config.yaml`` with
+hydra (scale preset + user overrides), creates ``runs/tinyv/<run-id>/``, calls the plugin's
+`Reproduction.run` with a `ReproRun`, judges every claim of ``claims.yaml`` against what
+was measured, and writes ``report.md``, ``results.json``, ``config.yaml`` and PNG plots.
+With ``scale=paper`` it prepares and launches verl instead (see `r1repro.verl_bridge`).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import platform
+import subprocess
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from r1repro.paths import repo_root, runs_dir
+from r1repro.repro import stats
+from r1repro.repro.claims import Claim, Judgement, judge, load_claims
+
+STANDARD_EVAL_KEYS = ("correct", "score", "response_length")
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+    note: str = ""
+
+
+@dataclass
+class ReproRun:
+    name: str
+    scale: str
+    cfg: Any
+    out_dir: Path
+    reproduction: Any
+    registry: Any
+    claims: list[Claim] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    measurements: dict[str, dict[str, dict[int, float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(dict))
+    )
+    histories: dict[str, dict[int, list[dict[str, float]]]] = field(default_factory=lambda: defaultdict(dict))
+    tables: list[Table] = field(default_factory=list)
+    plots: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    quiet: bool = False
+
+    # ----------------------------------------------------------------- recording
+    def record(self, metric: str, arm: str, seed: int, value: float) -> None:
+        self.measurements[metric][arm][int(seed)] = float(value)
+
+    def table(self, title: str, headers: list[str], rows: list[list[Any]], note: str = "") -> None:
+        self.tables.append(Table(title, headers, rows, note))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def log(self, msg: str) -> None:
+        if not self.quiet:
+            print(f"[{self.name}] {msg}", flush=True)
+
+    # ----------------------------------------------------------------- training
+    @property
+    def seeds(self) -> list[int]:
+        return [int(s) for s in self.cfg.get("seeds", [0])]
+
+    @property
+    def arms(self) -> list[str]:
+        return list((self.cfg.get("arms") or {}).keys())
+
+    def engine_config(self, arm: str, seed: int, extra: dict[str, Any] | None = None):
+        """The engine config of one arm and seed: base ``engine`` + ``arms.<arm>`` + seed."""
+        from omegaconf import OmegaConf
+
+        from r1repro.engine.config import make_config
+
+        base = as_container(self.cfg.get("engine"))
+        arm_over = as_container((self.cfg.get("arms") or {}).get(arm))
+        cfg = make_config(base)
+        cfg = OmegaConf.merge(cfg, OmegaConf.create(arm_over or {}), OmegaConf.create(extra or {}))
+        cfg.trainer.seed = int(seed)
+        cfg.trainer.out_dir = str(self.out_dir / "arms" / arm / f"seed{seed}")
+        return cfg
+
+    def train_arms(self, arms: list[str] | None = None, seeds: list[int] | None = None,
+                   extra: dict[str, dict[str, Any]] | None = None) -> dict[tuple[str, int], list[dict]]:  # fmt: skip
+        """Train ``arms`` × ``seeds`` (in parallel worker processes) and record measurements.
+
+        Recorded per arm and seed, for every eval metric ``eval/<k>``: ``final_<k>`` (last
+        evaluation), ``best_<k>``, ``mean_<k>`` (mean over evaluations, an area under the
+        curve) and ``initial_<k>`` (before RL). Histories are kept for plots.
+        """
+        arms = arms or self.arms
+        seeds = seeds or self.seeds
+        jobs = [(a, s, self.engine_config(a, s, (extra or {}).get(a))) for a in arms for s in seeds]
+        results = run_jobs(
+            jobs, workers=int(self.cfg.get("workers", 0) or 0), registry=self.registry, log=self.log
+        )
+        out = {}
+        for (arm, seed, _), history in zip(jobs, results):
+            self.histories[arm][seed] = history
+            out[(arm, seed)] = history
+            for key, value in standard_measurements(history).items():
+                self.record(key, arm, seed, value)
+        return out
+
+    def plot(self, metric: str, arms: list[str] | None = None, title: str | None = None,
+             ylabel: str | None = None, filename: str | None = None) -> str | None:  # fmt: skip
+        from r1repro.repro.report import plot_curves
+
+        arms = arms or [a for a in self.histories if self.histories[a]]
+        path = self.out_dir / (filename or (metric.replace("/", "_") + ".png"))
+        ok = plot_curves({a: self.histories[a] for a in arms}, metric, path, title=title or metric,
+                         ylabel=ylabel or metric)  # fmt: skip
+        if ok:
+            self.plots.append((title or metric, path.name))
+            return str(path)
+        return None
+
+
+def as_container(node: Any) -> Any:
+    """A plain dict/list from an OmegaConf node, a plain value, or None (-> {})."""
+    from omegaconf import OmegaConf
+
+    if node is None:
+        return {}
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+
+def standard_measurements(history: list[dict[str, float]]) -> dict[str, float]:
+    evals = [h for h in history if any(k.startswith("eval/") for k in h)]
+    out: dict[str, float] = {}
+    if not evals:
+        return out
+    keys = sorted({k for h in evals for k in h if k.startswith("eval/")})
+    for k in keys:
+        series = [h[k] for h in evals if k in h]
+        short = k[len("eval/") :]
+        out[f"final_{short}"] = series[-1]
+        out[f"best_{short}"] = max(series)
+        out[f"mean_{short}"] = float(sum(series) / len(series))
+        if evals[0].get("step", 1) == 0 and k in evals[0]:
+            out[f"initial_{short}"] = evals[0][k]
+    return out
+
+
+# ----------------------------------------------------------------- parallel jobs
+def _train_job(cfg_container: dict, threads: int, env: dict[str, str]) -> list[dict[str, float]]:
+    os.environ.update(env)
+    from omegaconf import OmegaConf
+
+    from r1repro.engine.config import EngineConfig
+    from r1repro.engine.local import LocalEngine, read_metrics
+
+    cfg = OmegaConf.merge(OmegaConf.structured(EngineConfig), OmegaConf.create(cfg_container))
+    cfg.trainer.threads = threads
+    cfg.trainer.progress = False
+    eng = LocalEngine(cfg, quiet=True)
+    eng.train()
+    return read_metrics(cfg.trainer.out_dir)
+
+
+def _prepare_shared(cfgs: list[Any], registry) -> None:
+    """Materialise tiny models and SFT warm starts once, before workers race for them."""
+    from r1repro.models.sft import warm_start
+    from r1repro.models.tiny import resolve_model
+
+    seen = set()
+    for cfg in cfgs:
+        key = json.dumps(
+            [str(cfg.model.path), cfg.model.init_seed, str(cfg.model.sft), str(cfg.data)], default=str
+        )
+        if key in seen:
+            continue
+        seen.add(key)
+        resolve_model(cfg.model.path, seed=cfg.model.init_seed)
+        if cfg.model.sft.enabled:
+            warm_start(cfg.model, cfg.model.sft, cfg.data, registry)
+
+
+def run_jobs(
+    jobs: list[tuple[str, int, Any]], workers: int = 0, registry=None, log=print
+) -> list[list[dict]]:
+    """Run engine configs, ``workers`` at a time (default: one per core, 1 thread each)."""
+    from omegaconf import OmegaConf
+
+    from r1repro.progress import bar
+    from r1repro.registry import get_registry
+
+    registry = registry or get_registry()
+    _prepare_shared([c for _, _, c in jobs], registry)
+    workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
+    containers = [OmegaConf.to_container(c, resolve=True) for _, _, c in jobs]
+    env = {k: v for k, v in os.environ.items() if k.startswith(("R1REPRO_", "HF_", "TRANSFORMERS_"))}
+    results: list[list[dict] | None] = [None] * len(jobs)
+    t0 = time.time()
+    if workers == 1 or len(jobs) == 1:
+        for i, c in enumerate(bar(containers, desc="arms x seeds")):
+            results[i] = _train_job(c, os.cpu_count() or 1, env)
+            log(f"{jobs[i][0]} seed {jobs[i][1]} done ({time.time() - t0:.0f}s)")
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futs = {pool.submit(_train_job, c, threads, env): i for i, c in enumerate(containers)}
+            for fut in bar(as_completed(futs), desc="arms x seeds", total=len(futs)):
+                i = futs[fut]
+                results[i] = fut.result()
+                log(f"{jobs[i][0]} seed {jobs[i][1]} done ({time.time() - t0:.0f}s)")
+    return [r or [] for r in results]
+
+
+# ----------------------------------------------------------------- entry point
+def compose_config(config_dir: Path, scale: str, overrides: list[str]):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base=None):
+        return compose(config_name="config", overrides=[f"scale={scale}", *overrides])
+
+
+def new_run_id(scale: str) -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + f"-{scale}"
+
+
+def run_reproduction(
+    name: str,
+    scale: str = "cpu",
+    overrides: list[str] | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Run (or, at paper scale, launch) a paper's reproduction; returns a summary dict."""
+    from omegaconf import OmegaConf
+
+    from r1repro.registry import get_registry
+
+    reg = get_registry()
+    repro = reg.build("reproduction", name)
+    cfg_dir = repro.resolve_config_dir()
+    cfg = compose_config(cfg_dir, scale, list(overrides or []))
+    meta, claims = load_claims(cfg_dir / "claims.yaml") if (cfg_dir / "claims.yaml").exists() else ({}, [])
+
+    if scale == "paper":
+        from r1repro.verl_bridge.launch import launch_paper_scale
+
+        return launch_paper_scale(name, cfg, repro, dry_run=dry_run, registry=reg)
+
+    out = runs_dir() / name / (run_id or new_run_id(scale))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    run = ReproRun(name=name, scale=scale, cfg=cfg, out_dir=out, reproduction=repro, registry=reg,
+                   claims=claims, meta=meta, quiet=quiet)  # fmt: skip
+    t0 = time.time()
+    run.log(f"{repro.title or name}: scale={scale}, seeds={run.seeds}, arms={run.arms} -> {out}")
+    repro.run(run)
+    judgements = [judge(c, run.measurements) for c in claims]
+    wall = time.time() - t0
+    from r1repro.repro.report import write_report
+
+    report = write_report(run, judgements, wall)
+    summary = {
+        "paper": name,
+        "scale": scale,
+        "out_dir": str(out),
+        "report": str(report),
+        "wall_time_s": wall,
+        "verdicts": {j.claim.id: j.verdict for j in judgements},
+    }
+    (out / "results.json").write_text(
+        json.dumps(results_payload(run, judgements, summary), indent=2, default=str)
+    )
+    latest = out.parent / "latest"
+    try:
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(out.name)
+    except OSError:
+        pass
+    run.log(f"report: {report}")
+    return summary
+
+
+def results_payload(run: ReproRun, judgements: list[Judgement], summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **summary,
+        "environment": environment_facts(),
+        "measurements": {m: {a: dict(s) for a, s in arms.items()} for m, arms in run.measurements.items()},
+        "claims": [
+            {
+                "id": j.claim.id,
+                "claim": j.claim.claim,
+                "source": j.claim.source,
+                "paper": j.claim.paper,
+                "measured": j.measured,
+                "verdict": j.verdict,
+                "detail": j.detail,
+            }
+            for j in judgements
+        ],  # fmt: skip
+        "tables": [t.__dict__ for t in run.tables],
+    }
+
+
+def environment_facts() -> dict[str, Any]:
+    facts: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine(),
+                             "cpus": os.cpu_count()}  # fmt: skip
+    try:
+        import torch
+
+        facts["torch"] = torch.__version__
+        facts["cuda"] = torch.cuda.is_available()
+    except ImportError:
+        pass
+    from importlib import metadata
+
+    for dist in ("r1repro", "verl", "transformers"):
+        try:
+            facts[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    root = repo_root()
+    if root is not None:
+        try:
+            facts["git_commit"] = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                                 capture_output=True, text=True, timeout=5).stdout.strip()  # fmt: skip
+        except Exception:  # noqa: BLE001
+            pass
+    return facts
+
+
+def verdict_counts(judgements: list[Judgement]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for j in judgements:
+        counts[j.verdict] += 1
+    return dict(counts)
+
+
+__all__ = ["ReproRun", "run_reproduction", "stats", "Table"]
