@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml core/constraints.txt $(PLUGIN_TOMLS) tests/toy_plugin/p
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check --upgrade pip
 	$(PIP) install -q --disable-pip-version-check $(TORCH)
-	$(PIP) install -q --disable-pip-version-check -c core/constraints.txt -e ".[dev]" \
+	$(PIP) install -q --disable-pip-version-check -c core/constraints.txt -e ".[dev,verl-trainer]" \
 		$(foreach p,$(PLUGIN_DIRS),-e $(p)) -e tests/toy_plugin
 	@touch $@
 

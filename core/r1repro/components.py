@@ -39,6 +39,9 @@ class Reward:
     itself (sympy, big integers, executing model code) should set ``isolate = True``: it
     then runs in the killable process pool of `r1repro.safety` with ``timeout_s`` each.
 
+    A reward that cannot be built without options defines a classmethod
+    ``contract_example() -> dict`` of options for the contract tests (`r1repro.testing`).
+
     Why two stages: in verl 0.9.1 rewards are computed per sample as rollouts finish, so
     `score_*` runs in verl's reward workers and `combine` (cheap arithmetic over a group)
     runs in r1repro's trainer extension; see `r1repro.verl_bridge.trainer`.

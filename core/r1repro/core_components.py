@@ -118,6 +118,10 @@ class JsonlDataset(Dataset):
         self.source, self.row_domain = data_source or self.path.stem, domain
         self.name = name or "core.jsonl"
 
+    @classmethod
+    def contract_example(cls) -> dict[str, Any]:
+        return {"path": "rows.jsonl"}
+
     def records(self, split: str = "train") -> list[dict[str, Any]]:
         return _read_records(self.path)
 
@@ -189,6 +193,10 @@ class WeightedSum(Reward):
 
     ``terms: [{reward: <spec>, weight: <float>}]``. Group-aware if any term is.
     """
+
+    @classmethod
+    def contract_example(cls) -> dict[str, Any]:
+        return {"terms": [{"reward": "core.exact_match", "weight": 0.5}, {"reward": "core.numeric_match"}]}
 
     def __init__(self, terms: Sequence[dict[str, Any]], name: str = "") -> None:
         from r1repro.registry import build

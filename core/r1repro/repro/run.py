@@ -221,11 +221,33 @@ def run_jobs(
 
 
 # ----------------------------------------------------------------- entry point
-def compose_config(config_dir: Path, scale: str, overrides: list[str]):
-    from hydra import compose, initialize_config_dir
+RUNNER_DEFAULTS = {"workers": 0, "seeds": [0, 1, 2]}
 
+
+def compose_config(config_dir: Path, scale: str, overrides: list[str]):
+    """Compose ``config.yaml`` at a scale. Overrides of keys the config lacks are added (no
+    ``+`` needed), and the runner's own keys (``workers``, ``seeds``) always exist."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf, open_dict
+
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base=None):
-        return compose(config_name="config", overrides=[f"scale={scale}", *overrides])
+        base = compose(config_name="config", overrides=[f"scale={scale}"])
+        fixed = []
+        for ov in overrides:
+            key = ov.split("=", 1)[0]
+            if "=" in ov and not key.startswith(("+", "~")) and OmegaConf.select(base, key) is None \
+                    and key.split(".")[0] not in base:  # fmt: skip
+                ov = "+" + ov
+            fixed.append(ov)
+        cfg = compose(config_name="config", overrides=[f"scale={scale}", *fixed])
+    with open_dict(cfg):
+        for k, v in RUNNER_DEFAULTS.items():
+            if k not in cfg:
+                cfg[k] = v
+    return cfg
 
 
 def new_run_id(scale: str) -> str:

@@ -63,7 +63,8 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
     checked = vcfg.validate(composed)
     (out / "verl_config.yaml").write_text(vcfg.to_yaml(composed))
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", *overrides]
-    printable = " \\\n    ".join(shlex.quote(c) for c in cmd)
+    head = " ".join(shlex.quote(c) for c in cmd[:3])
+    printable = " \\\n    ".join([head, *(shlex.quote(c) for c in cmd[3:])])
     print(f"# r1repro paper-scale launch: {name}")
     print(f"# train data: {train_path}  [{train_note}]")
     print(f"# val data:   {val_path}  [{val_note}]")

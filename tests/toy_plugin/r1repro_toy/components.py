@@ -69,6 +69,29 @@ class ShortestCorrect(Reward):
         return results
 
 
+class CountingReward(Reward):
+    """Exact match; counts the steps it has seen (state that must survive checkpoint/resume)."""
+
+    info_keys = ("correct",)
+
+    def __init__(self, name: str = "") -> None:
+        self.name, self.steps_seen, self.history = name, 0, []
+
+    def on_step_start(self, engine, step):
+        self.steps_seen += 1
+        self.history.append(step)
+
+    def state_dict(self):
+        return {"steps_seen": self.steps_seen, "history": list(self.history)}
+
+    def load_state_dict(self, state):
+        self.steps_seen, self.history = state["steps_seen"], list(state["history"])
+
+    def score_one(self, sample):
+        ok = (extract_answer(sample.response) or "").strip() == str(sample.ground_truth)
+        return RewardResult(float(ok), {"correct": ok, "steps_seen": self.steps_seen})
+
+
 @estimator("toy.centered", side_info=True)
 def centered(token_level_rewards, response_mask, index, config=None, side_info=None, scale=1.0, **_):
     """A = scale * (r - group mean); side_info['toy_weight'] multiplies it when present."""

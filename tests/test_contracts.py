@@ -1,0 +1,163 @@
+"""Contracts every plugin inherits: adding a plugin adds its components here, with no extra code.
+
+* every reward, on the adversarial corpus: a finite score for every sample, within its timeout;
+* every template: renders the problem, and parse(format_response(...)) gives the parts back;
+* every dataset: its offline fixture matches the Row schema (and needs no I/O);
+* every reproduction: configs compose at both scales, claims name real arms and kinds, every
+  component an arm names exists, and the paper preset composes into a config verl accepts.
+"""
+
+import pytest
+from r1repro.registry import load_plugins, split_spec
+from r1repro.testing import ADVERSARIAL_GROUND_TRUTHS, adversarial_samples, check_reward, check_row
+
+REG = load_plugins()
+
+
+def _build(kind, name):
+    entry = REG.entry(kind, name)
+    obj = entry.load()
+    example = getattr(obj, "contract_example", None)
+    options = example() if callable(example) else {}
+    return REG.build(kind, {"name": name, **options})
+
+
+@pytest.mark.parametrize("name", REG.names("reward"))
+def test_reward_survives_adversarial_output(name):
+    reward = _build("reward", name)
+    for gt in ADVERSARIAL_GROUND_TRUTHS[:2]:
+        results, _ = check_reward(reward, adversarial_samples(ground_truth=gt))
+        assert all(isinstance(r.info, dict) for r in results)
+
+
+@pytest.mark.parametrize("name", REG.names("template"))
+def test_template_renders_and_round_trips(name):
+    tpl = _build("template", name)
+    messages = tpl.render("What is 6 times 7?")
+    assert isinstance(messages, list) and messages and all({"role", "content"} <= set(m) for m in messages)
+    assert any("What is 6 times 7?" in m["content"] for m in messages)
+    assert messages[-1]["role"] == "user"
+    for answer, think in [("42", "6 * 7 = 42"), ("\\frac{1}{2}", None), ("(1, 2)", "pairs")]:
+        text = tpl.format_response(answer=answer, think=think)
+        parsed = tpl.parse(text)
+        assert parsed.answer is not None and parsed.answer.strip() == answer, (text, parsed)
+        if think is not None and parsed.think is not None:
+            assert parsed.think.strip() == think
+    assert tpl.parse("").answer in (None, "")  # parsing never raises on junk
+    tpl.parse("\ud800 <answer>" * 100)
+
+
+@pytest.mark.parametrize("name", REG.names("dataset"))
+def test_dataset_fixture_matches_the_row_schema(name, monkeypatch):
+    import socket
+
+    def no_network(*a, **k):
+        raise AssertionError("a fixture must not touch the network")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    ds = _build("dataset", name)
+    rows = ds.fixture()
+    assert rows, "a fixture has at least one row"
+    for row in rows:
+        assert check_row(row) == [], (row.id, check_row(row))
+
+
+def _kind_of(path):
+    return {
+        "reward": "reward",
+        "data.dataset": "dataset",
+        "data.template": "template",
+        "eval.reward": "reward",
+        "eval.dataset": "dataset",
+        "rollout.strategy": "rollout",
+        "rollout.environment": "environment",
+        "model.sft.dataset": "dataset",
+    }.get(path)
+
+
+def _component_refs(cfg, prefix=""):
+    from omegaconf import OmegaConf
+
+    out = []
+    for key in (
+        "reward",
+        "data.dataset",
+        "data.template",
+        "eval.reward",
+        "eval.dataset",
+        "rollout.strategy",
+        "rollout.environment",
+        "model.sft.dataset",
+    ):
+        node = OmegaConf.select(cfg, key)
+        if node is not None:
+            out.append((_kind_of(key), node))
+    est = OmegaConf.select(cfg, "algorithm.adv_estimator")
+    return out, est
+
+
+def _nested_reward_names(spec):
+    name, options = split_spec(spec)
+    names = [name]
+    for v in options.values():
+        if isinstance(v, dict) and "name" in v:
+            names += _nested_reward_names(v)
+        if isinstance(v, list):
+            for x in v:
+                if isinstance(x, dict):
+                    for y in x.values():
+                        if isinstance(y, dict | str) and (isinstance(y, dict) and "name" in y):
+                            names += _nested_reward_names(y)
+    return names
+
+
+@pytest.mark.parametrize("name", REG.names("reproduction"))
+def test_reproduction_configs_and_claims_are_consistent(name):
+    from r1repro.repro.claims import load_claims
+    from r1repro.repro.run import ReproRun, compose_config
+
+    repro = _build("reproduction", name)
+    cfg_dir = repro.resolve_config_dir()
+    assert (cfg_dir / "config.yaml").exists() and (cfg_dir / "claims.yaml").exists()
+    meta, claims = load_claims(cfg_dir / "claims.yaml")
+    assert claims, "a reproduction states at least one claim"
+    cfg = compose_config(cfg_dir, "cpu", [])
+    assert len(cfg.seeds) >= (2 if name == "toy" else 3), "at least 3 seeds at CPU scale"
+    run = ReproRun(name=name, scale="cpu", cfg=cfg, out_dir=cfg_dir, reproduction=repro, registry=REG)
+    arms = run.arms
+    for c in claims:
+        for arm in (c.treatment, c.baseline, c.arm):
+            assert arm is None or arm in arms or c.kind in ("match", "report"), (
+                f"claim {c.id} names arm {arm}"
+            )
+        assert c.source, f"claim {c.id} cites its source (section / table)"
+    for arm in arms:
+        ec = run.engine_config(arm, 0)
+        refs, est = _component_refs(ec)
+        for kind, spec in refs:
+            if kind == "reward":
+                for rn in _nested_reward_names(spec):
+                    REG.entry("reward", rn)
+            else:
+                REG.entry(kind, split_spec(spec)[0])
+        if est not in ("grpo", "gae") and est not in REG.names("estimator"):
+            import r1repro.algos as algos
+
+            algos.get_estimator(est)  # a verl built-in name
+    compose_config(cfg_dir, "paper", [])
+
+
+@pytest.mark.verl
+@pytest.mark.parametrize("name", REG.names("reproduction"))
+def test_paper_preset_composes_into_a_config_verl_accepts(name, tmp_path):
+    from r1repro.repro.run import compose_config
+    from r1repro.verl_bridge import config as vcfg
+
+    repro = _build("reproduction", name)
+    cfg = compose_config(repro.resolve_config_dir(), "paper", [])
+    assert "verl" in cfg, f"{name}: scale/paper.yaml needs a verl: preset"
+    ov = vcfg.preset_overrides(cfg.verl, str(tmp_path / "train.parquet"), str(tmp_path / "val.parquet"))
+    vcfg.validate(vcfg.compose(ov))
+    if cfg.verl.get("reward") is not None:
+        for rn in _nested_reward_names(cfg.verl.reward):
+            REG.entry("reward", rn)

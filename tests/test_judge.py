@@ -1,0 +1,67 @@
+"""The LLM-judge client: stub, local transformers model, OpenAI-compatible server (on loopback)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from r1repro.judge import OpenAIJudge, build_judge
+
+
+def test_stub_judge_and_stats():
+    j = build_judge({"backend": "stub", "fn": lambda p: "True" if "7" in p else "False"})
+    assert j.complete(["is 7 ok", [{"role": "user", "content": "6?"}]]) == ["True", "False"]
+    assert j.stats.calls == 1 and j.stats.prompts == 2
+
+
+def test_transformers_judge_generates_with_a_tiny_model():
+    j = build_judge({"backend": "transformers", "model": "tiny:nano", "max_tokens": 3})
+    out = j.complete(["Is this right?", [{"role": "user", "content": "x"}]])
+    assert len(out) == 2 and all(isinstance(o, str) for o in out)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    calls = 0
+
+    def do_POST(self):  # noqa: N802
+        type(self).calls += 1
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if type(self).calls == 1:  # first request fails: the client must retry
+            self.send_response(500)
+            self.end_headers()
+            return
+        if self.path.endswith("/chat/completions"):
+            text = "True" if "7" in body["messages"][-1]["content"] else "False"
+            payload = {"choices": [{"message": {"content": text}}]}
+        else:
+            payload = {"choices": [{"text": "raw:" + body["prompt"][:5]}]}
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+def test_openai_judge_against_a_loopback_server_with_retry_and_failures():
+    server = HTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        j = OpenAIJudge(
+            model="m",
+            base_url=f"http://127.0.0.1:{server.server_port}/v1",
+            max_retries=2,
+            concurrency=1,
+            timeout_s=5,
+        )
+        out = j.complete(
+            [[{"role": "user", "content": "7"}], [{"role": "user", "content": "6"}], "hello world"]
+        )
+        assert out == ["True", "False", "raw:hello"]
+        dead = OpenAIJudge(model="m", base_url="http://127.0.0.1:9/v1", max_retries=1, timeout_s=1)
+        assert dead.complete([[{"role": "user", "content": "x"}]]) == [""]  # never raises
+        assert dead.stats.failures == 1
+    finally:
+        server.shutdown()

@@ -1,0 +1,161 @@
+"""Plugin discovery and the registry: lookups, errors that name the plugin, isolation."""
+
+import sys
+import time
+import types
+
+import pytest
+from r1repro import hookimpl, lazy
+from r1repro.registry import (
+    ComponentLoadError,
+    DuplicateComponentError,
+    Registry,
+    RegistryError,
+    UnknownComponentError,
+    split_spec,
+)
+
+_R = "r1repro.testing:ConstantReward"
+
+
+def _plugin(name, **hooks):
+    mod = types.ModuleType(name)
+    for hook, items in hooks.items():
+
+        def impl(items=items):
+            return items
+
+        impl.__name__ = hook
+        setattr(mod, hook, hookimpl(impl))
+    return mod
+
+
+def test_installed_plugins_are_discovered(registry):
+    assert {"core", "toy"} <= set(registry.plugins)
+    assert "toy.shortest_correct" in registry.names("reward")
+    assert "core.single_turn" in registry.names("rollout")
+    for kind in (
+        "reward",
+        "template",
+        "dataset",
+        "estimator",
+        "policy_loss",
+        "environment",
+        "rollout",
+        "reproduction",
+    ):
+        assert registry.names(kind), f"the toy plugin registers one {kind}"
+    assert registry.errors == [], [str(e) for e in registry.errors]
+
+
+def test_unknown_name_suggests_close_matches(registry):
+    with pytest.raises(UnknownComponentError, match="Did you mean: core.exact_match"):
+        registry.entry("reward", "core.exact_mach")
+
+
+def test_unknown_kind_is_a_clear_error(registry):
+    with pytest.raises(RegistryError, match="kinds are"):
+        registry.names("rewards")
+
+
+def test_duplicate_names_name_both_plugins_and_others_keep_working():
+    reg = Registry()
+    reg.add_plugin(_plugin("a", r1repro_rewards=[object()]), "a")  # _R has no name -> reported, skipped
+    a = _plugin("pa", r1repro_rewards=[lazy(_R, "shared.reward"), lazy(_R, "pa.only")])
+    b = _plugin("pb", r1repro_rewards=[lazy(_R, "shared.reward")])
+    reg.add_plugin(a, "pa")
+    reg.add_plugin(b, "pb")
+    with pytest.raises(DuplicateComponentError, match="'pa' and 'pb'"):
+        reg.entry("reward", "shared.reward")
+    assert reg.build("reward", "pa.only").score_one(None) == 1.0
+    assert any("without a name" in str(e) for e in reg.errors)
+    assert any("registered by both plugin 'pa' and plugin 'pb'" in str(e) for e in reg.errors)
+
+
+def test_broken_plugin_is_named_and_the_others_work(monkeypatch):
+    broken = types.ModuleType("r1repro_broken_test")
+
+    def r1repro_rewards():
+        raise RuntimeError("boom in hook")
+
+    broken.r1repro_rewards = hookimpl(r1repro_rewards)
+    sys.modules["r1repro_broken_test"] = broken
+    monkeypatch.setitem(sys.modules, "r1repro_broken_test", broken)
+    monkeypatch.setenv("R1REPRO_PLUGINS", "r1repro_broken_test,r1repro_does_not_exist")
+    reg = Registry().discover()
+    msgs = [str(e) for e in reg.errors]
+    assert any("r1repro_broken_test" in m and "boom in hook" in m for m in msgs), msgs
+    assert any("r1repro_does_not_exist" in m and "ModuleNotFoundError" in m for m in msgs), msgs
+    assert "toy.shortest_correct" in reg.names("reward")  # installed plugins unaffected
+
+
+def test_unknown_name_of_a_broken_plugin_says_why():
+    reg = Registry()
+    bad = types.ModuleType("badplug")
+
+    def r1repro_rewards():
+        raise ImportError("needs a missing package")
+
+    bad.r1repro_rewards = hookimpl(r1repro_rewards)
+    reg.add_plugin(bad, "badplug")
+    with pytest.raises(UnknownComponentError, match="Plugin 'badplug' failed to load: ImportError"):
+        reg.entry("reward", "badplug.reward")
+
+
+def test_invalid_hook_name_is_rejected_with_the_plugin_named():
+    reg = Registry()
+    mod = types.ModuleType("typo")
+
+    def r1repro_reward():  # typo: not a hook
+        return []
+
+    mod.r1repro_reward = hookimpl(r1repro_reward)
+    assert reg.add_plugin(mod, "typo") is False
+    assert reg.errors and reg.errors[0].plugin == "typo"
+
+
+def test_lazy_reference_that_fails_to_import_names_plugin_and_target():
+    reg = Registry()
+    reg.add_plugin(_plugin("lz", r1repro_rewards=[lazy("no_such_module.sub:X", "lz.x")]), "lz")
+    with pytest.raises(ComponentLoadError, match=r"reward 'lz.x' from plugin 'lz'.*no_such_module"):
+        reg.build("reward", "lz.x")
+
+
+def test_build_merges_defaults_spec_options_and_overrides():
+    reg = Registry()
+    reg.add_plugin(_plugin("o", r1repro_rewards=[lazy(_R, "o.r", bonus=1.0)]), "o")
+    assert reg.build("reward", "o.r").bonus == 1.0
+    assert reg.build("reward", {"name": "o.r", "bonus": 2.0}).bonus == 2.0
+    assert reg.build("reward", {"name": "o.r", "bonus": 2.0}, bonus=3.0).bonus == 3.0
+    assert reg.build("reward", "o.r").name == "o.r"
+    with pytest.raises(ComponentLoadError, match="could not build"):
+        reg.build("reward", {"name": "o.r", "nope": 1})
+
+
+def test_split_spec_accepts_names_mappings_and_omegaconf():
+    from omegaconf import OmegaConf
+
+    assert split_spec("a.b") == ("a.b", {})
+    assert split_spec({"name": "a.b", "k": 1}) == ("a.b", {"k": 1})
+    assert split_spec(OmegaConf.create({"name": "a.b", "k": [1]})) == ("a.b", {"k": [1]})
+    with pytest.raises(RegistryError):
+        split_spec({"k": 1})
+    with pytest.raises(RegistryError):
+        split_spec(3)
+
+
+def test_discovery_is_fast_and_imports_nothing_heavy():
+    import subprocess
+
+    code = (
+        "import time,sys; t=time.time(); import r1repro; r=r1repro.load_plugins(); dt=time.time()-t; "
+        "print(dt, len(r.names('reward')), 'torch' in sys.modules, 'verl' in sys.modules, 'sympy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    took, n, torch_loaded, verl_loaded, sympy_loaded = float(out[0]), int(out[1]), *out[2:]
+    assert n >= 4
+    assert (torch_loaded, verl_loaded, sympy_loaded) == ("False", "False", "False")
+    assert took < 1.0, f"import + plugin discovery took {took:.2f}s"
+    time.sleep(0)

@@ -1,0 +1,103 @@
+"""Claims, verdicts and the report: the verdict can say "did not hold", and a toy run reports it."""
+
+import json
+import math
+
+import pytest
+from r1repro.repro import stats
+from r1repro.repro.claims import Claim, judge, load_claims
+
+
+def test_welch_interval_and_t_table():
+    iv = stats.welch_diff([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    assert iv.estimate == pytest.approx(2.0)
+    # se = 1/sqrt(3), df = 2, t(0.95, 2) = 2.920
+    assert iv.high - iv.estimate == pytest.approx(2.920 / math.sqrt(3), rel=1e-3)
+    assert math.isinf(stats.welch_diff([1.0], [0.0]).low)
+    assert stats.t_crit90(1000) == pytest.approx(1.645)
+    assert stats.std([2.0]) == 0.0 and stats.std([1.0, 3.0]) == pytest.approx(math.sqrt(2))
+
+
+@pytest.mark.parametrize(
+    "treat,base,direction,expected",
+    [
+        ([0.8, 0.82, 0.81], [0.5, 0.52, 0.51], "greater", stats.HELD),
+        ([0.5, 0.52, 0.51], [0.8, 0.82, 0.81], "greater", stats.NOT_HELD),
+        ([0.6, 0.2, 0.9], [0.5, 0.4, 0.7], "greater", stats.INCONCLUSIVE),
+        ([0.3, 0.31, 0.29], [0.6, 0.62, 0.61], "less", stats.HELD),
+        ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5], "greater", stats.NOT_HELD),  # no effect is not the claimed effect
+        ([0.9], [0.1], "greater", stats.INCONCLUSIVE),  # one seed: no interval, at most inconclusive
+    ],
+)
+def test_compare_verdicts(treat, base, direction, expected):
+    c = Claim(id="c", claim="x", metric="m", treatment="t", baseline="b", direction=direction)
+    m = {"m": {"t": dict(enumerate(treat)), "b": dict(enumerate(base))}}
+    assert judge(c, m).verdict == expected
+
+
+def test_threshold_match_and_report_claims():
+    m = {"ratio": {"tinyv": {0: 0.3, 1: 0.35, 2: 0.32}}, "fn": {"rule": {0: 1.0}}}
+    assert (
+        judge(
+            Claim(
+                id="a", claim="x", metric="ratio", kind="threshold", arm="tinyv", direction="less", value=0.5
+            ),
+            m,
+        ).verdict
+        == stats.HELD
+    )
+    assert (
+        judge(
+            Claim(
+                id="b", claim="x", metric="ratio", kind="threshold", arm="tinyv", direction="less", value=0.2
+            ),
+            m,
+        ).verdict
+        == stats.NOT_HELD
+    )
+    assert (
+        judge(
+            Claim(id="c", claim="x", metric="fn", kind="match", arm="rule", paper_value=1.0, tolerance=0.01),
+            m,
+        ).verdict
+        == stats.MATCHES
+    )
+    assert (
+        judge(Claim(id="d", claim="x", metric="fn", kind="match", arm="rule", paper_value=0.5), m).verdict
+        == stats.DIFFERS
+    )
+    assert (
+        judge(Claim(id="e", claim="x", metric="fn", kind="report", arm="rule"), m).verdict == stats.REPORTED
+    )
+    assert (
+        judge(Claim(id="f", claim="x", metric="nope", kind="report", arm="rule"), m).measured
+        == "not measured"
+    )
+
+
+def test_claims_file_is_validated(tmp_path):
+    bad = tmp_path / "claims.yaml"
+    bad.write_text("claims:\n  - {id: a, claim: x, metric: m, kind: compare}\n")
+    with pytest.raises(ValueError, match="treatment and baseline"):
+        load_claims(bad)
+    bad.write_text("claims:\n  - {id: a, claim: x, metric: m, kind: magic}\n")
+    with pytest.raises(ValueError, match="unknown kind"):
+        load_claims(bad)
+
+
+@pytest.mark.slow
+def test_toy_reproduction_writes_report_plots_and_verdicts(tmp_path, monkeypatch):
+    from r1repro.repro.run import run_reproduction
+
+    monkeypatch.setenv("R1REPRO_RUNS", str(tmp_path))
+    summary = run_reproduction("toy", "cpu", ["engine.trainer.total_steps=4", "workers=2"], quiet=True)
+    out = tmp_path / "toy"
+    report = (out / "latest" / "report.md").read_text()
+    assert "## Claims" in report and "GRPO raises held-out accuracy" in report
+    assert any(v in report for v in ("held", "did not hold", "inconclusive"))
+    assert "eval_correct.png" in report and (out / "latest" / "eval_correct.png").stat().st_size > 1000
+    res = json.loads((out / "latest" / "results.json").read_text())
+    assert set(res["verdicts"]) == {"rl_gain", "centered_vs_grpo"}
+    assert set(res["measurements"]["final_correct"]) == {"grpo", "centered"}
+    assert len(res["measurements"]["final_correct"]["grpo"]) == 2  # both seeds
+    assert summary["wall_time_s"] < 120
