@@ -8,6 +8,7 @@
 """
 
 import pytest
+
 from r1repro.registry import load_plugins, split_spec
 from r1repro.testing import ADVERSARIAL_GROUND_TRUTHS, adversarial_samples, check_reward, check_row
 

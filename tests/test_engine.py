@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+
 from r1repro.engine.local import LocalEngine, collate, read_metrics, side_information
 from r1repro.testing import tiny_engine_config
 from r1repro.types import RewardResult, Row, Trajectory

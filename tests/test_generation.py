@@ -1,6 +1,7 @@
 """The sampler: forced prefixes, stop strings, seeds, and batching that does not change results."""
 
 import torch
+
 from r1repro.engine.generation import generate
 from r1repro.models.tiny import load_policy
 

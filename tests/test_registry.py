@@ -5,6 +5,7 @@ import time
 import types
 
 import pytest
+
 from r1repro import hookimpl, lazy
 from r1repro.registry import (
     ComponentLoadError,

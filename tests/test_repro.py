@@ -4,6 +4,7 @@ import json
 import math
 
 import pytest
+
 from r1repro.repro import stats
 from r1repro.repro.claims import Claim, judge, load_claims
 

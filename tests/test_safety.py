@@ -3,7 +3,9 @@
 import time
 
 import pytest
+
 from r1repro.safety import DeadlineExceeded, VerifierPool, call_with_deadline, deadline, run_sandboxed
+from r1repro.testing import HangingReward, big_power, double, fail  # importable by pool workers
 from r1repro.types import Sample
 
 
@@ -12,9 +14,6 @@ def _spin(seconds):
     while time.time() - t < seconds:
         pass
     return "done"
-
-
-from r1repro.testing import HangingReward, big_power, double, fail  # importable by pool workers
 
 
 def test_deadline_interrupts_python_loops():

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+
 from r1repro.types import Row
 from r1repro.verl_bridge import config as vcfg
 from r1repro.verl_bridge.export import GT_JSON_PREFIX, decode_ground_truth, write_parquet
@@ -32,8 +33,9 @@ def _rows():
 
 def test_parquet_reads_back_through_verls_rlhf_dataset(tmp_path, registry):
     from omegaconf import OmegaConf
-    from r1repro.models.tiny import load_tokenizer
     from verl.utils.dataset.rl_dataset import RLHFDataset
+
+    from r1repro.models.tiny import load_tokenizer
 
     tpl = registry.build("template", "toy.tagged")
     path = write_parquet(_rows(), tpl, tmp_path / "train.parquet")
@@ -128,10 +130,11 @@ def _dataproto(tok, responses, gts, sources, uids):
 
 
 def test_reward_bridge_scores_the_same_through_verls_reward_managers(tmp_path, registry):
+    from verl.trainer.ppo.reward import load_reward_manager
+
     from r1repro.models.tiny import load_tokenizer
     from r1repro.types import Sample
     from r1repro.verl_bridge.reward import compute_score
-    from verl.trainer.ppo.reward import load_reward_manager
 
     tok = load_tokenizer(None)
     responses = ["<answer>5</answer>", "<answer>6</answer>", "", "<answer>5</answer> \x00"]
@@ -180,9 +183,10 @@ def test_group_stage_of_a_group_aware_reward_runs_in_the_trainer_helper(registry
 
 def test_r1repro_trainer_is_registered_in_verls_v1_registry():
     pytest.importorskip("transfer_queue")
-    from r1repro.verl_bridge.trainer import TRAINER_NAME, base_method_fingerprint, register_trainer
     from verl.trainer.ppo.v1 import trainer_base as tb
     from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
+
+    from r1repro.verl_bridge.trainer import TRAINER_NAME, base_method_fingerprint, register_trainer
 
     cls = register_trainer()
     assert tb.get_trainer_cls(TRAINER_NAME) is cls and issubclass(cls, PPOTrainerSync)

@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import torch
+
 from r1repro.algos import estimator, policy_loss
 from r1repro.components import Environment, GeneratedDataset, Reward, group_indices
 from r1repro.core_components import R1ZeroTemplate, extract_answer
