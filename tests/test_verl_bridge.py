@@ -212,3 +212,30 @@ def test_dry_run_prints_a_command_verl_accepts(capsys):
     assert "-m verl.trainer.main_ppo \\\n" in out
     assert "algorithm.adv_estimator=toy.centered" in out
     assert "64 rows from toy.add" in out
+
+
+def test_environment_runs_as_a_verl_tool(tmp_path):
+    import asyncio
+
+    import yaml
+    from verl.tools.schemas import OpenAIFunctionToolSchema
+
+    from r1repro.verl_bridge.tools import EnvironmentTool, tool_config
+
+    path = tool_config("toy.hint", tmp_path / "tools.yaml")
+    spec = yaml.safe_load(path.read_text())["tools"][0]
+    assert spec["class_name"] == "r1repro.verl_bridge.tools.EnvironmentTool"
+    tool = EnvironmentTool(spec["config"], OpenAIFunctionToolSchema.model_validate(spec["tool_schema"]))
+
+    async def episode():
+        iid, _ = await tool.create(create_kwargs={"row": {"extra": {"a": 3, "b": 4}}})
+        first = await tool.execute(iid, {"action": "<tool_call>hint</tool_call>"})
+        second = await tool.execute(iid, {"action": "<tool_call>again</tool_call>"})
+        reward = await tool.calc_reward(iid)
+        await tool.release(iid)
+        return first, second, reward, iid
+
+    (resp1, r1, m1), (resp2, _, m2), reward, iid = asyncio.run(episode())
+    assert resp1.text == "<tool_response>3+4</tool_response>" and m1["tool_call"] == 1.0
+    assert m2["done"] == 1.0 and m2["tool_failed"] == 1.0
+    assert reward == 0.0 and iid not in tool.states

@@ -1,0 +1,1 @@
+"""Speed benchmarks against TRL and math-verify (``make bench``; skipped by ``make test``)."""
