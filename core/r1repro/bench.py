@@ -31,6 +31,13 @@ from pathlib import Path
 from typing import Any
 
 THREADS_ENV = "R1REPRO_BENCH_THREADS"
+ROUNDS_ENV = "R1REPRO_BENCH_ROUNDS"
+
+
+def bench_rounds(default: int) -> int:
+    """Timed rounds of one benchmark: its own default unless ``$R1REPRO_BENCH_ROUNDS`` is set."""
+    env = os.environ.get(ROUNDS_ENV)
+    return max(1, int(env)) if env else default
 
 
 def bench_threads() -> int:
@@ -216,6 +223,7 @@ class TrlGRPORunner:
             def on_step_begin(self, args, state, control, **kwargs):
                 runner._go.acquire()
                 runner._current = {}
+                runner.observed_threads = torch.get_num_threads()
                 runner._t_step = time.perf_counter()
 
             def on_step_end(self, args, state, control, **kwargs):
@@ -228,6 +236,7 @@ class TrlGRPORunner:
 
         self._current: dict[str, float] = {}
         self._t_step = 0.0
+        self.observed_threads: int | None = None
         args = GRPOConfig(
             output_dir=str(out_dir), use_cpu=True, bf16=False, fp16=False, gradient_checkpointing=False,
             per_device_train_batch_size=spec.prompts * spec.n, num_generations=spec.n,
@@ -398,6 +407,50 @@ def adversarial_corpus(ground_truth: str = "42") -> list[tuple[str, str, str]]:
     from r1repro.testing import ADVERSARIAL_RESPONSES
 
     return [(f"adv-{k}", v, ground_truth) for k, v in ADVERSARIAL_RESPONSES.items()]
+
+
+POOL_PRELOAD = ("r1repro.bench", "sympy", "math_verify", "r1repro_tinyv.prime_math")
+
+
+def warm_pool_workers(modules: tuple[str, ...] = POOL_PRELOAD) -> bool:
+    """Import ``modules`` once in the forkserver that `VerifierPool` workers are forked from.
+
+    Without it every new worker (and every replacement of a worker killed at a timeout)
+    imports the verifier inside its first task, and that import counts against the task's
+    timeout: math-verify's first answer in a fresh process takes ~0.7 s, so with a 1 s
+    timeout one slow answer can set off a chain of cold workers that all time out.
+    Returns False when the forkserver is already running (too late to preload).
+    """
+    import importlib.util
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
+        return False
+    found = []
+    for m in modules:
+        try:
+            if importlib.util.find_spec(m) is not None:
+                found.append(m)
+        except (ImportError, ValueError):
+            pass
+    multiprocessing.get_context("forkserver").set_forkserver_preload(found)
+    return True
+
+
+def cold_first_answer_s(which: str, timeout_s: float = 120.0) -> float | None:
+    """Seconds the first answer takes in a fresh interpreter (lazy imports included)."""
+    import subprocess
+
+    code = ("import time; t = time.perf_counter(); from r1repro.bench import timed_verdict; "
+            f"timed_verdict({which!r}, 'The answer is \\\\boxed{{1/2}}.', '\\\\frac{{1}}{{2}}'); "
+            "print(time.perf_counter() - t)")  # fmt: skip
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})  # fmt: skip
+        return float(out.stdout.strip().splitlines()[-1])
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def prime_math_available() -> str | None:

@@ -32,6 +32,9 @@ class ModelConfig:
     path: str = "tiny:micro"  # a hub id, a local folder, or tiny:<nano|micro|small|base>
     init_seed: int = 0
     dtype: str = "float32"
+    # Lean Qwen2 forward for rollouts and updates (`engine/qwen2_fast.py`); same math as the
+    # HuggingFace forward (tested), used only for models it supports exactly.
+    fast_kernels: bool = True
     sft: SFTConfig = field(default_factory=SFTConfig)
 
 

@@ -202,7 +202,8 @@ class LocalEngine:
             max_new_tokens=max_new_tokens or c.rollout.max_new_tokens,
             temperature=c.rollout.temperature if temperature is None else temperature,
             top_p=c.rollout.top_p, max_prompt_length=c.data.max_prompt_length, generator=gen,
-            environment=self.environment, step=step, evaluation=evaluation, extra={"engine": self},
+            environment=self.environment, step=step, evaluation=evaluation, fast=c.model.fast_kernels,
+            extra={"engine": self},
         )  # fmt: skip
 
     def generate_samples(self, rows: Sequence[Row], n: int, step: int = 0, temperature: float | None = None,
@@ -289,17 +290,34 @@ class LocalEngine:
         return m
 
     def forward(self, model, batch: dict[str, torch.Tensor], idx, grad: bool, entropy: bool = False):
-        """Log-probs (and entropies) of the response tokens under ``model``; verl's functions."""
+        """Log-probs (and entropies) of the response tokens under ``model``; verl's functions.
+
+        With ``model.fast_kernels`` and prompts shared within each group, the prompt of a group
+        goes through the model once (`qwen2_fast.grouped_response_logits`); otherwise the
+        HuggingFace forward runs on the full [prompt | response] rows.
+        """
+        from r1repro.engine import qwen2_fast
+
         ctx = torch.enable_grad() if grad else torch.no_grad()
         with ctx:
-            out = model(
-                input_ids=batch["input_ids"][idx],
-                attention_mask=batch["attention_mask"][idx],
-                position_ids=batch["position_ids"][idx],
-                use_cache=False,
-            )
-            p = batch["prompt_width"]
-            logits = out.logits[:, p - 1 : -1, :]
+            if self.cfg.model.fast_kernels and batch["shared_prompts"] and qwen2_fast.supported(model):
+                rows = torch.arange(batch["input_ids"].shape[0])[idx]
+                groups, group_of = torch.unique(batch["group_index"][rows], return_inverse=True)
+                first = batch["group_first"][groups]
+                p = batch["prompt_width"]
+                logits = qwen2_fast.grouped_response_logits(
+                    model, batch["input_ids"][first, :p], batch["attention_mask"][first, :p],
+                    batch["responses"][rows], group_of,
+                )  # fmt: skip
+            else:
+                out = model(
+                    input_ids=batch["input_ids"][idx],
+                    attention_mask=batch["attention_mask"][idx],
+                    position_ids=batch["position_ids"][idx],
+                    use_cache=False,
+                )
+                p = batch["prompt_width"]
+                logits = out.logits[:, p - 1 : -1, :]
             if self.cfg.rollout.temperature not in (0, 1.0):
                 logits = logits / self.cfg.rollout.temperature
             logp = self._logprobs_from_logits(logits, batch["responses"][idx])
@@ -474,7 +492,20 @@ def collate(trajs: Sequence[Trajectory], results: Sequence[RewardResult], pad_id
             if 0 <= off < rw:
                 scores[i, off] += float(val)
     positions = (attn.cumsum(-1) - 1).clamp(min=0)
+    # groups (for the fast path that runs each group's shared prompt once)
+    number: dict[str, int] = {}
+    group_index, group_first, shared = [], [], True
+    for i, t in enumerate(trajs):
+        if t.group_id not in number:
+            number[t.group_id] = len(group_first)
+            group_first.append(i)
+        elif trajs[group_first[number[t.group_id]]].prompt_ids != t.prompt_ids:
+            shared = False
+        group_index.append(number[t.group_id])
     return {
+        "group_index": torch.tensor(group_index, dtype=torch.long, device=device),
+        "group_first": torch.tensor(group_first, dtype=torch.long, device=device),
+        "shared_prompts": shared,
         "input_ids": input_ids.to(device),
         "attention_mask": attn.to(device),
         "position_ids": positions.to(device),

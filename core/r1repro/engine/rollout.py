@@ -33,6 +33,7 @@ class RolloutContext:
     generator: torch.Generator | None = None
     environment: Environment | None = None
     step: int = 0
+    fast: bool = False  # the Qwen2 fast path of the sampler (see engine/qwen2_fast.py)
     evaluation: bool = False  # True for evaluation rollouts (no forced exploration, n=1)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -80,6 +81,7 @@ class RolloutContext:
             forced=forced,
             stop_strings=stop_strings,
             tokenizer=self.tokenizer,
+            fast=self.fast,
         )
 
 
