@@ -51,6 +51,8 @@ class Reward:
     description: ClassVar[str] = ""
     group_aware: ClassVar[bool] = False
     isolate: ClassVar[bool] = False
+    preload_modules: ClassVar[tuple[str, ...]] = ()
+    """Modules the isolated checks import (e.g. ``("sympy",)``), preloaded in the pool."""
     timeout_s: float = 10.0
     failure_score: float = 0.0
 
@@ -61,7 +63,9 @@ class Reward:
         if self.isolate:
             from r1repro.safety import get_pool
 
-            return get_pool().map_guarded(
+            pool = get_pool()
+            pool.add_preload([type(self).__module__, *self.preload_modules])
+            return pool.map_guarded(
                 _score_one_of, [(self, s) for s in samples], timeout_s=self.timeout_s, on_fail=None
             )
         from r1repro.safety import deadline
