@@ -125,7 +125,7 @@ def test_reproduction_configs_and_claims_are_consistent(name):
     cfg = compose_config(cfg_dir, "cpu", [])
     assert len(cfg.seeds) >= (2 if name == "toy" else 3), "at least 3 seeds at CPU scale"
     run = ReproRun(name=name, scale="cpu", cfg=cfg, out_dir=cfg_dir, reproduction=repro, registry=REG)
-    arms = run.arms
+    arms = [*run.arms, *repro.derived_arms]
     for c in claims:
         for arm in (c.treatment, c.baseline, c.arm):
             assert arm is None or arm in arms or c.kind in ("match", "report"), (

@@ -24,6 +24,9 @@ class Reproduction:
     description: ClassVar[str] = ""
     config_dir: ClassVar[str | None] = None
     """Folder of config.yaml / claims.yaml; default: <repo>/reproductions/<name>."""
+    derived_arms: ClassVar[tuple[str, ...]] = ()
+    """Pseudo-arms that ``run`` records measurements under besides the trained arms (e.g. a
+    summary over all arms); claims may name them."""
 
     def __init__(self, name: str = "") -> None:
         if name:

@@ -1,0 +1,115 @@
+"""The tiny TinyV: its data (rule-negatives, labels on the shown answer, balance), the
+shared-prefix forward (equal to the plain one) and a few training steps on tiny:nano."""
+
+import random
+
+import pytest
+import torch
+from r1repro_tinyv import forms, templates
+from r1repro_tinyv import verifier as V
+from r1repro_tinyv.data import MultiFormTask
+
+from r1repro.judge import build_judge
+
+
+@pytest.fixture(scope="module")
+def nano():
+    from r1repro.models.tiny import load_policy
+
+    torch.manual_seed(0)
+    model, tok = load_policy("tiny:nano", seed=3)
+    return model, tok
+
+
+def _prompts():
+    return [templates.verifier_messages(f"Solve x + {i} > 0.", f"(-{i}, \\infty)", a)
+            for i, a in enumerate(["x > -1", "(2, 3)", "-5, 3 and a longer answer", "1"])]  # fmt: skip
+
+
+def test_common_prefix_length():
+    assert V.common_prefix_length([[1, 2, 3], [1, 2, 4], [1, 2]]) == 1  # one token left in each
+    assert V.common_prefix_length([[1, 2, 3], [1, 2, 3]]) == 2
+    assert V.common_prefix_length([[5], [6]]) == 0 and V.common_prefix_length([]) == 0
+
+
+def test_shared_prefix_forward_equals_the_plain_forward(nano):
+    model, tok = nano
+    judge = V.SharedPrefixJudge(model="tiny:nano")
+    ids = [judge._encode(tok, p) for p in _prompts()]
+    assert V.common_prefix_length(ids) > 150  # the instructions are shared
+    with torch.no_grad():
+        _, logits, _, _ = V.prefill_shared(model.eval(), ids, tok.pad_token_id)
+        ref = torch.stack([model(input_ids=torch.tensor([s])).logits[0, -1] for s in ids])
+    assert torch.allclose(logits, ref, atol=1e-5)
+
+
+def test_shared_prefix_judge_generates_what_the_plain_judge_generates():
+    plain = build_judge({"backend": "transformers", "model": "tiny:nano", "max_tokens": 5})
+    shared = V.SharedPrefixJudge(model="tiny:nano", max_tokens=5)
+    assert shared.complete(_prompts()) == plain.complete(_prompts())
+
+
+def test_training_forward_equals_the_full_forward(nano):
+    model, tok = nano
+    model.train()
+    seqs = [templates.verifier_messages("q", "1", a) for a in ("1", "22")]
+    enc = [V._encode(tok, m) for m in seqs]
+    head = V.common_prefix_length(enc)
+    rest = [(e[head:], tok("True", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]) for e in enc]
+    logits, labels = V._shared_head_logits(model, enc[0][:head], rest, tok.pad_token_id)
+    for r, (q, a) in enumerate(rest):
+        full = model(input_ids=torch.tensor([enc[r] + a])).logits[0]
+        # logits[:, t] predicts the t-th token after the head
+        got = logits[r, len(q) : len(q) + len(a)]
+        want = full[head + len(q) - 1 : head + len(q) + len(a) - 1]
+        assert torch.allclose(got, want, atol=1e-4)
+        assert labels[r, len(q) : len(q) + len(a)].tolist() == a
+
+
+def test_pairs_are_rule_negatives_labelled_on_the_shown_answer():
+    row = MultiFormTask(kinds=["roots"]).generate(1, 5, "t")[0]
+    truth = row.extra["truth"]
+    a, b = truth["roots"]
+    assert V.rule_negative_pair(row, f"\\boxed{{{a}, {b}}}", "mined") is None  # the rule accepts it
+    reordered = V.rule_negative_pair(row, f"\\boxed{{{b}, {a}}}", "mined")
+    assert reordered.label is True and reordered.answer == f"{b}, {a}"
+    named = V.rule_negative_pair(row, f"\\boxed{{x = {a}, x = {b}}}", "mined")
+    assert named.answer == str(b) and named.label is False  # PRIME shows only the last value
+    wrong = V.rule_negative_pair(row, f"\\boxed{{{-b}, {a}}}", "mined")
+    assert wrong.label is False
+    assert reordered.target() == "True" and wrong.target() == "False"
+    think = reordered.target(think=True)
+    assert think.endswith("Answer: True") and templates.parse_verdict(think, think=True) == 1
+    assert think.split(" | ")[0] == forms.canonical("roots", row.ground_truth)
+
+
+def test_generated_pairs_and_balance():
+    rng = random.Random(0)
+    rows = MultiFormTask().generate(80, 1, "t")
+    pairs = V.generated_pairs(rows, rng, per_row=3)
+    assert pairs and all(p.origin == "generated" for p in pairs)
+    for p in pairs:
+        row = next(r for r in rows if r.id == p.problem_id)
+        assert p.label == forms.equivalent(p.kind, p.answer, row.extra["truth"])
+    bal = V.balance(pairs, rng)
+    for kind in forms.KINDS:
+        pos = sum(p.label for p in bal if p.kind == kind)
+        neg = sum(not p.label for p in bal if p.kind == kind)
+        assert pos == neg or pos == 0, (kind, pos, neg)
+
+
+def test_train_and_evaluate_a_tiny_verifier(tmp_path):
+    rows = MultiFormTask(kinds=["fraction"]).generate(12, 2, "t")
+    pairs = V.balance(V.generated_pairs(rows, random.Random(1), per_row=2), random.Random(1))
+    cfg = V.TinyVConfig(steps=3, batch_size=4, think=True)
+    out = V.train_verifier("tiny:nano", pairs, tmp_path / "v", cfg)
+    assert (out / "config.json").is_file()
+    judge = V.SharedPrefixJudge(model=str(out), batch_size=8)
+    report = V.evaluate_verifier(judge, pairs[:6], think=True, max_tokens=6)
+    assert report["n"] == 6 and 0.0 <= report["accuracy"] <= 1.0
+
+
+def test_tinyv_tiny_resolution_honours_the_environment(monkeypatch):
+    monkeypatch.setenv(V.VERIFIER_ENV, "/some/verifier")
+    assert V.resolve_verifier_model("tinyv:tiny") == "/some/verifier"
+    assert V.resolve_verifier_model("zhangchenxu/TinyV-1.5B") == "zhangchenxu/TinyV-1.5B"
