@@ -1,0 +1,1 @@
+"""r1repro plugin for hgpo."""

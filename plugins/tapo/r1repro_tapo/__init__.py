@@ -1,0 +1,1 @@
+"""r1repro plugin for TAPO / TemplateRL: thought-template-guided RL rollouts (arXiv 2505.15692)."""

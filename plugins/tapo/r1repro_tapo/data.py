@@ -1,0 +1,175 @@
+"""Datasets: the paper's MATH levels 3–5 training data, and the generated CPU-scale task.
+
+`MathLevels` — TAPO trains on MATH problems of levels 3–5 (paper §4.1: ~5K for RL, 500 more
+as library seeds). Hub id and field names are options; default ``DigitalLearningGmbH/MATH-lighteval``
+with its ``level`` field ([unverified] that this is the copy the paper used).
+
+`OpsChainTask` — the CPU stand-in, a *multi-step* problem whose solution is a sequence of
+small steps: "Start at 3, then +1, +2, -1. What is the result?". Its PCC (number of
+given conditions) is the start plus the k operations, k + 1. A step does one operation
+("3 + 1 = 4."); a one-shot answer must track the value through k operations at once.
+
+The SFT warm start (``solution``) mixes two kinds of worked responses:
+* **guided** (share ``guided_share``): the response of a template from the ``ops`` library —
+  each action's instruction line followed by what the action does on this task (the model
+  must know how to follow an action, as a pre-trained LLM does), the operations the template
+  left undone, then "The answer is \\boxed{5}.";
+* **unguided**: one operation per line, then the answer; with probability ``slip`` it stops
+  early after j < k operations and answers the value it reached (a structural error).
+
+What each action does on this task (see `action_step`): One-Step Thought and
+Divide-and-Conquer do the next operation; Chain-of-Thought does all the remaining ones on one
+line; System Analysis lists what is given; Self-Reflection repeats the last operation as a check.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from typing import Any, ClassVar
+
+from r1repro.components import Dataset, GeneratedDataset, Template
+from r1repro.types import Row
+
+OPS: dict[str, int] = {"+1": 1, "+2": 2, "-1": -1, "-2": -2}
+"""The operations of the CPU task and their effect."""
+
+
+class MathLevels(Dataset):
+    """MATH problems of the given levels (TAPO §4.1 trains on levels 3–5)."""
+
+    hub_id: ClassVar[str | None] = "DigitalLearningGmbH/MATH-lighteval"
+    domain: ClassVar[str] = "math"
+
+    def __init__(
+        self, levels: tuple[int, ...] = (3, 4, 5), hub_id: str | None = None, name: str = ""
+    ) -> None:
+        self.levels = tuple(int(x) for x in levels)
+        if hub_id:
+            self.hub_id = hub_id
+        self.name = name or "tapo.math_l3to5"
+
+    def records(self, split: str = "train") -> list[dict[str, Any]]:
+        recs = super().records(split)
+        return [r for r in recs if _level(r.get("level")) in self.levels]
+
+    def to_row(self, record: dict[str, Any], index: int, split: str) -> Row:
+        from r1repro.textutil import last_boxed
+
+        answer = record.get("answer") or last_boxed(str(record.get("solution", ""))) or ""
+        return Row(id=f"math-{split}-{index}", problem=str(record.get("problem", "")), ground_truth=str(answer),
+                   data_source="MATH", domain="math",
+                   extra={"level": _level(record.get("level")), "type": record.get("type", "")})  # fmt: skip
+
+    def fixture(self) -> list[Row]:
+        return [
+            Row(id="math-fixture-0", problem="If $x+2=5$ and $y=2x$, what is $y$?", ground_truth="6",
+                data_source="MATH", domain="math", extra={"level": 3, "type": "Algebra"}),
+            Row(id="math-fixture-1", problem="What is the remainder when $2^{10}$ is divided by $7$?",
+                ground_truth="2", data_source="MATH", domain="math", extra={"level": 4, "type": "Number Theory"}),
+        ]  # fmt: skip
+
+
+def _level(value: Any) -> int | None:
+    digits = "".join(ch for ch in str(value or "") if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def op_line(value: int, op: str) -> str:
+    d = OPS[op]
+    return f"{value} {'+' if d > 0 else '-'} {abs(d)} = {value + d}."
+
+
+def action_step(action: str, start: int, ops: list[str], done: int) -> tuple[str, int]:
+    """What ``action`` writes on this task after ``done`` operations; returns (line, new done)."""
+    value = start + sum(OPS[o] for o in ops[:done])
+    if action in ("OST", "DC"):
+        if done >= len(ops):
+            return "Nothing is left.", done
+        return op_line(value, ops[done]), done + 1
+    if action == "CoT":
+        if done >= len(ops):
+            return "Nothing is left.", done
+        parts = []
+        for op in ops[done:]:
+            parts.append(op_line(value, op))
+            value += OPS[op]
+        return " ".join(parts), len(ops)
+    if action == "SA":
+        return f"Given: {start}, " + ", ".join(ops) + ".", done
+    if action == "SR":
+        if done == 0:
+            return f"Check: we start at {start}.", done
+        prev = start + sum(OPS[o] for o in ops[: done - 1])
+        return "Check: " + op_line(prev, ops[done - 1]), done
+    raise ValueError(f"unknown action {action!r}")
+
+
+def answer_line(value: int) -> str:
+    return f"The answer is \\boxed{{{value}}}."
+
+
+class OpsChainTask(GeneratedDataset):
+    """Start value + k small operations (see module docstring); ``extra["pcc"] = k + 1``.
+
+    The row's ``domain`` is ``pcc<k+1>`` so that evaluation reports accuracy by problem size.
+    Options: ``min_ops`` (2), ``max_ops`` (5), ``max_value`` (9: values stay in 0..max_value),
+    ``guided_share`` (0.5), ``slip`` (0.35), ``library`` (thought library whose templates the
+    guided SFT responses follow, ``ops``), ``repeat`` (True: one operation repeated k times, so a
+    step never has to find "the ℓ-th operation" — a lookup a ~1M-parameter model learns slowly;
+    False: k independent operations).
+    """
+
+    sizes: ClassVar[dict[str, int]] = {"train": 4000, "test": 256, "sft": 4000}
+
+    def __init__(self, min_ops: int = 2, max_ops: int = 5, max_value: int = 9, guided_share: float = 0.5,
+                 slip: float = 0.35, library: str = "ops", repeat: bool = True, name: str = "") -> None:  # fmt: skip
+        self.min_ops, self.max_ops, self.max_value = int(min_ops), int(max_ops), int(max_value)
+        self.repeat = bool(repeat)
+        self.guided_share, self.slip, self.library = float(guided_share), float(slip), library
+        self.name = name or "tapo.ops_chain"
+
+    def generate(self, n: int, seed: int, split: str) -> list[Row]:
+        rng = random.Random(seed)
+        rows = []
+        for i in range(n):
+            k = rng.randint(self.min_ops, self.max_ops)
+            op = rng.choice([o for o, d in OPS.items() if abs(d) * k <= self.max_value])
+            d = OPS[op]
+            start = rng.randint(max(0, -d * k), min(self.max_value, self.max_value - d * k))
+            ops = [op] * k if self.repeat else []
+            value = start
+            if not self.repeat:
+                for _ in range(k):
+                    ops.append(rng.choice([o for o, e in OPS.items() if 0 <= value + e <= self.max_value]))
+                    value += OPS[ops[-1]]
+            value = start + sum(OPS[o] for o in ops)
+            problem = f"Start at {start}, then " + ", ".join(ops) + ". What is the result?"
+            rows.append(Row(id=f"tapo-ops-{split}-{seed}-{i}", problem=problem, ground_truth=str(value),
+                            data_source="r1repro/tapo_ops", domain=f"pcc{k + 1}",
+                            extra={"start": start, "ops": ops, "pcc": k + 1}))  # fmt: skip
+        return rows
+
+    def solution(self, row: Row, template: Template) -> str:
+        from r1repro_tapo.templates import ThoughtLibrary
+
+        rng = random.Random(zlib.crc32(row.id.encode()))
+        start, ops = int(row.extra["start"]), list(row.extra["ops"])
+        lines: list[str] = []
+        if rng.random() < self.guided_share:
+            lib = ThoughtLibrary.load(self.library)
+            tpl = rng.choice(lib.templates)
+            done = 0
+            for action in tpl.actions:
+                step, done = action_step(action, start, ops, done)
+                lines += [lib.instruction(action), step]
+            ops_to_do = len(ops)
+        else:
+            done = 0
+            ops_to_do = rng.randint(0, len(ops) - 1) if rng.random() < self.slip else len(ops)
+        value = start + sum(OPS[o] for o in ops[:done])
+        for op in ops[done:ops_to_do]:
+            lines.append(op_line(value, op))
+            value += OPS[op]
+        lines.append(answer_line(value))
+        return "\n".join(lines)
