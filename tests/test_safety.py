@@ -64,3 +64,22 @@ def test_sandbox_runs_code_and_enforces_limits():
     assert not fork.ok
     assert run_sandboxed(None).ok is False
     assert run_sandboxed("print('\\x00')").ok
+
+
+def test_a_spawned_worker_that_used_the_pool_exits():
+    """Multiprocessing children skip atexit and join their own children on exit: the verifier
+    pool must close itself there, or a reproduction's training worker never finishes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from r1repro.testing import use_pool_in_child
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    assert pool.submit(use_pool_in_child, 21).result(timeout=120) == [42]
+    (proc,) = pool._processes.values()
+    pool.shutdown(wait=False)
+    proc.join(timeout=60)
+    alive = proc.is_alive()
+    if alive:
+        proc.kill()
+    assert not alive, "the worker hung at exit"

@@ -167,6 +167,11 @@ def get_pool() -> VerifierPool:
     if _POOL is None:
         _POOL = VerifierPool(int(os.environ.get("R1REPRO_POOL_WORKERS", "0")) or None)
         atexit.register(_POOL.close)
+        # multiprocessing children skip atexit and, on exit, join every child process they
+        # started: close the pool first, or a training worker that used it never exits
+        import multiprocessing.util
+
+        multiprocessing.util.Finalize(_POOL, _POOL.close, exitpriority=10)
     return _POOL
 
 

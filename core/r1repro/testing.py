@@ -153,3 +153,10 @@ class HangingReward(Reward):
 
     def score_one(self, sample):
         return big_power(sample)
+
+
+def use_pool_in_child(x: int) -> list[int | None]:
+    """Run `double` through the process-wide verifier pool (a job for a spawned worker)."""
+    from r1repro.safety import get_pool
+
+    return get_pool().map_guarded(double, [(x,)], timeout_s=30)

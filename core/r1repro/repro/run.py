@@ -206,7 +206,7 @@ def run_jobs(
     t0 = time.time()
     if workers == 1 or len(jobs) == 1:
         for i, c in enumerate(bar(containers, desc="arms x seeds")):
-            results[i] = _train_job(c, os.cpu_count() or 1, env)
+            results[i] = _train_job(c, c["trainer"].get("threads") or os.cpu_count() or 1, env)
             log(f"{jobs[i][0]} seed {jobs[i][1]} done ({time.time() - t0:.0f}s)")
     else:
         ctx = multiprocessing.get_context("spawn")
