@@ -29,7 +29,8 @@ def _fmt(values: list[float], digits: int = 3) -> str:
 class PPEReproduction(Reproduction):
     title = "pPE: Prior Prompt Engineering for Reinforcement Fine-Tuning"
     arxiv = "2505.14157"
-    derived_arms = ("all",)  # min over the five tags of each gain
+    # pseudo-arms: "<tag>.pPE" / "<tag>.iPE" (each prompt after RL / at inference), "all" (min over tags)
+    derived_arms = ("all", *(f"{t}.{k}" for t in TAGS for k in ("pPE", "iPE")))
 
     def run(self, run):
         run.train_arms()
