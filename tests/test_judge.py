@@ -19,6 +19,13 @@ def test_transformers_judge_generates_with_a_tiny_model():
     assert len(out) == 2 and all(isinstance(o, str) for o in out)
 
 
+def test_transformers_judge_fast_path_gives_the_same_greedy_replies():
+    prompts = [f"Is {i} + {i} = {2 * i}? Answer:" for i in range(6)] + ["x" * 40]
+    fast = build_judge({"backend": "transformers", "model": "tiny:nano", "fast": True})
+    slow = build_judge({"backend": "transformers", "model": "tiny:nano", "fast": False})
+    assert fast.complete(prompts, max_tokens=6) == slow.complete(prompts, max_tokens=6)
+
+
 class _Handler(BaseHTTPRequestHandler):
     calls = 0
 

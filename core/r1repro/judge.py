@@ -94,11 +94,14 @@ class StubJudge(Judge):
 
 
 class TransformersJudge(Judge):
-    """A local causal LM, batched greedy decoding with the project's sampler."""
+    """A local causal LM, batched greedy decoding with the project's sampler (``fast``: the lean
+    Qwen2 forward of `r1repro.engine.qwen2_fast` where the model supports it, same math)."""
 
     def __init__(self, model: str, batch_size: int = 32, device: str = "cpu", dtype: str = "float32",
-                 use_chat_template: bool = True, max_prompt_tokens: int = 1024, **kw: Any) -> None:  # fmt: skip
+                 use_chat_template: bool = True, max_prompt_tokens: int = 1024, fast: bool = True,
+                 **kw: Any) -> None:  # fmt: skip
         super().__init__(**kw)
+        self.fast = fast
         self.model_path, self.batch_size, self.device, self.dtype = model, batch_size, device, dtype
         self.use_chat_template, self.max_prompt_tokens = use_chat_template, max_prompt_tokens
         self._model = self._tok = None
@@ -132,7 +135,7 @@ class TransformersJudge(Judge):
         for i in range(0, len(prompts), self.batch_size):
             ids = [self._encode(tok, p) for p in prompts[i : i + self.batch_size]]
             g = generate(model, ids, max_new_tokens=max_tokens, eos_ids=eos, pad_id=tok.pad_token_id,
-                         temperature=temperature, generator=gen)  # fmt: skip
+                         temperature=temperature, generator=gen, fast=self.fast)  # fmt: skip
             out += [tok.decode(t, skip_special_tokens=True) for t in g.tokens]
         return out
 
