@@ -108,3 +108,18 @@ def test_new_plugin_scaffold_registers_and_its_test_passes(tmp_path, monkeypatch
 
     with pytest.raises(ValueError):
         create_plugin("Bad-Name", tmp_path / "plugins")
+
+
+def test_reward_specs_read_as_json_or_yaml_flow_style():
+    import pytest
+
+    from r1repro.cli import _parse_spec
+
+    assert _parse_spec("core.exact_match") == "core.exact_match"
+    want = {"name": "core.weighted_sum", "parts": {"a": 1}}
+    assert _parse_spec('{"name": "core.weighted_sum", "parts": {"a": 1}}') == want
+    assert _parse_spec("{name: core.weighted_sum, parts: {a: 1}}") == want
+    with pytest.raises(SystemExit, match="needs a 'name'"):
+        _parse_spec("{judge: {backend: stub}}")
+    with pytest.raises(SystemExit, match="cannot read"):
+        _parse_spec("{name: [unclosed")

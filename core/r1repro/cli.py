@@ -142,8 +142,24 @@ def cmd_reproduce(args) -> int:
 
 
 def _parse_spec(text: str):
+    """A component spec: a name (``tinyv.addon``) or a mapping in JSON or YAML flow style
+    (``{name: tinyv.addon, judge: {backend: openai, model: m}}``)."""
     text = text.strip()
-    return json.loads(text) if text.startswith("{") else text
+    if not text.startswith("{"):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    import yaml
+
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise SystemExit(f"r1repro: cannot read the spec {text!r} (JSON or YAML flow style): {e}") from None
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise SystemExit(f"r1repro: a spec mapping needs a 'name' key, got {text!r}")
+    return spec
 
 
 def cmd_score(args) -> int:
