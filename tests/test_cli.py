@@ -123,3 +123,13 @@ def test_reward_specs_read_as_json_or_yaml_flow_style():
         _parse_spec("{judge: {backend: stub}}")
     with pytest.raises(SystemExit, match="cannot read"):
         _parse_spec("{name: [unclosed")
+
+
+def test_score_output_is_strict_json():
+    from r1repro.cli import _strict_json
+
+    rec = {"score": 1.0, "info": {"verdict": float("nan"), "xs": [float("inf"), 2]}}
+    assert (
+        json.dumps(_strict_json(rec), allow_nan=False)
+        == '{"score": 1.0, "info": {"verdict": null, "xs": [null, 2]}}'
+    )

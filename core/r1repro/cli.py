@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import textwrap
 from pathlib import Path
@@ -141,6 +142,17 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def _strict_json(x):
+    """NaN / inf (e.g. an info value that was not computed) become null: the output is strict JSON."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _strict_json(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_strict_json(v) for v in x]
+    return x
+
+
 def _parse_spec(text: str):
     """A component spec: a name (``tinyv.addon``) or a mapping in JSON or YAML flow style
     (``{name: tinyv.addon, judge: {backend: openai, model: m}}``)."""
@@ -195,7 +207,7 @@ def cmd_score(args) -> int:
         if i in results:
             score, info = results[i]
             rec = {**rec, "score": score, "info": info}
-        out.write(json.dumps(rec, default=str) + "\n")
+        out.write(json.dumps(_strict_json(rec), default=str) + "\n")
     if out is not sys.stdout:
         out.close()
         print(f"scored {len(results)} of {len(records)} lines -> {args.output}", file=sys.stderr)
