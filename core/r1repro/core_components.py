@@ -173,6 +173,33 @@ class NumericMatch(Reward):
         return RewardResult(float(ok), {"correct": ok, "has_answer": ans is not None})
 
 
+class MathVerify(Reward):
+    """1.0 if ``math-verify`` finds the response's answer equivalent to the ground truth.
+
+    math-verify's documented use, ``verify(parse(gold), parse(answer))``; a ground truth without
+    ``$`` or ``\\boxed`` is read as LaTeX (``$gt$``). An optional dependency, imported on first
+    use; plugins whose paper grades with math-verify register this class under their own name
+    (``ppe.math_verify``, ``tapo.math_verify``). Isolated in the killable worker pool: sympy can
+    hang on adversarial input.
+    """
+
+    isolate = True
+    timeout_s = 5.0
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name  # empty: the registry names it after the entry that built it
+
+    def score_one(self, sample: Sample) -> RewardResult:
+        from math_verify import parse, verify
+
+        gt = str(sample.ground_truth)
+        if "$" not in gt and "\\boxed" not in gt:
+            gt = f"${gt}$"
+        gold, pred = parse(gt, parsing_timeout=None), parse(sample.response, parsing_timeout=None)
+        ok = bool(gold) and bool(pred) and bool(verify(gold, pred, timeout_seconds=None))
+        return RewardResult(float(ok), {"correct": ok})
+
+
 def _to_float(x: Any) -> float | None:
     if x is None:
         return None

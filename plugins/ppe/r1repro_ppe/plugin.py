@@ -24,8 +24,8 @@ def r1repro_rewards():
              "options tag, verifier"),
         lazy("r1repro_ppe.reward:PriorPromptReward", "ppe.reward_no_pp",
              "pPE 'No PP' baseline: accuracy only (last boxed answer)", tag=None, accuracy_weight=1.0),
-        lazy("r1repro_ppe.reward:MathVerify", "ppe.math_verify",
-             "math-verify equivalence of the boxed answer and the ground truth (isolated)"),
+        lazy("r1repro.core_components:MathVerify", "ppe.math_verify",
+             "the paper's checker (pPE §3.3): math-verify equivalence of the answer and the ground truth (isolated)"),
     ]  # fmt: skip
 
 

@@ -5,7 +5,7 @@
 * **accuracy** — 1 if the final answer, the ``\\boxed{}`` inside ``<answer> … </answer>``, is
   equivalent to the ground truth under ``math-verify``; else 0. The checker is the ``verifier``
   option (any registered reward whose ``info["correct"]`` is the verdict; default
-  `MathVerify`, which is what the paper uses).
+  ``ppe.math_verify`` = core `MathVerify`, which is what the paper uses).
 * **format** — 1 if the response is *exactly one* ``<TAG>…</TAG>`` followed by *exactly one*
   ``<answer>…</answer>`` and nothing else (whitespace between and around is allowed), with
   TAG the prior prompt's tag; else 0 (the paper adapts open-r1's format check; `format_ok`).
@@ -125,27 +125,3 @@ class PriorPromptReward(Reward):
             score = self.accuracy_weight * acc + self.format_weight * fmt
             out.append(RewardResult(score, {"correct": ok(b, s), "accuracy": acc, "format": fmt}))
         return out
-
-
-class MathVerify(Reward):
-    """1 if ``math-verify`` finds the response's answer equivalent to the ground truth (paper §3.3).
-
-    Runs in the killable worker pool (``isolate = True``): sympy can hang on adversarial input.
-    The ground truth is parsed as LaTeX when it has no ``$`` or ``\\boxed``, as math-verify expects.
-    """
-
-    isolate = True
-    timeout_s = 5.0
-
-    def __init__(self, name: str = "") -> None:
-        self.name = name or "ppe.math_verify"
-
-    def score_one(self, sample: Sample) -> RewardResult:
-        from math_verify import parse, verify
-
-        gt = str(sample.ground_truth)
-        if "$" not in gt and "\\boxed" not in gt:
-            gt = f"${gt}$"
-        gold, pred = parse(gt, parsing_timeout=None), parse(sample.response, parsing_timeout=None)
-        ok = bool(gold) and bool(pred) and bool(verify(gold, pred, timeout_seconds=None))
-        return RewardResult(float(ok), {"correct": ok})

@@ -8,8 +8,8 @@ def r1repro_rewards():
     return [
         lazy("r1repro_tapo.reward:BinaryAccuracy", "tapo.reward",
              "TAPO: binary answer accuracy (verifier option, default math-verify); per-template counts"),
-        lazy("r1repro_tapo.reward:MathVerify", "tapo.math_verify",
-             "math-verify equivalence of the final answer and the ground truth (isolated)"),
+        lazy("r1repro.core_components:MathVerify", "tapo.math_verify",
+             "the paper's checker (TAPO §4.1): math-verify equivalence of the answer and the ground truth (isolated)"),
     ]  # fmt: skip
 
 

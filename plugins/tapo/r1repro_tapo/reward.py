@@ -3,7 +3,7 @@
     r = 1 if the final answer is equivalent to the ground truth, else 0      (no format term)
 
 `BinaryAccuracy` takes the checker as its ``verifier`` option (a registered reward whose
-``info["correct"]`` is the verdict; default `MathVerify`). It also counts, per thought template
+``info["correct"]`` is the verdict; default ``tapo.math_verify`` = core `MathVerify`). It also counts, per thought template
 (``Sample.meta["template"]``, set by the guided rollout), how many training rollouts were
 correct; ``consume_stats()`` hands the counts to the engine's step metrics
 (``reward/correct@<id>``; the rollout reports ``tapo/uses@<id>``), which the reproduction turns
@@ -59,26 +59,3 @@ class BinaryAccuracy(Reward):
         stats = {f"correct@{t}": float(n) for t, n in self._correct.items()}
         self._correct.clear()
         return stats
-
-
-class MathVerify(Reward):
-    """1 if ``math-verify`` finds the response's answer equivalent to the ground truth.
-
-    Isolated in the killable worker pool: sympy can hang on adversarial input.
-    """
-
-    isolate = True
-    timeout_s = 5.0
-
-    def __init__(self, name: str = "") -> None:
-        self.name = name or "tapo.math_verify"
-
-    def score_one(self, sample: Sample) -> RewardResult:
-        from math_verify import parse, verify
-
-        gt = str(sample.ground_truth)
-        if "$" not in gt and "\\boxed" not in gt:
-            gt = f"${gt}$"
-        gold, pred = parse(gt, parsing_timeout=None), parse(sample.response, parsing_timeout=None)
-        ok = bool(gold) and bool(pred) and bool(verify(gold, pred, timeout_seconds=None))
-        return RewardResult(float(ok), {"correct": ok})
