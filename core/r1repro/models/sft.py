@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import random
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -84,7 +83,7 @@ def train_sft(
     """Plain causal-LM fine-tuning on (messages, response) pairs; loss on the response only."""
     import torch
 
-    from r1repro.models.tiny import load_policy
+    from r1repro.models.tiny import load_policy, save_model_dir
 
     torch.manual_seed(seed)
     model, tok = load_policy(base, dtype=dtype)
@@ -125,13 +124,7 @@ def train_sft(
         sched.step()
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp))
-    tok.save_pretrained(str(tmp))
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    return out
+    return save_model_dir(model, tok, out)
 
 
 def describe(path: str) -> dict[str, Any]:

@@ -94,9 +94,19 @@ def materialize_tiny(name: str, seed: int = 0) -> Path:
     config.bos_token_id = None
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)
+    return save_model_dir(model, tok, out)
+
+
+def save_model_dir(model, tok, out: Path) -> Path:
+    """Write a model and its tokenizer to the cache folder ``out`` all at once (a ``.tmp``
+    sibling renamed into place), so a killed run never leaves a half-written model behind."""
+    import shutil
+
     tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(str(tmp))
     tok.save_pretrained(str(tmp))
+    shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return out
 

@@ -35,7 +35,6 @@ import hashlib
 import json
 import logging
 import random
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -333,7 +332,7 @@ def train_verifier(base: str, pairs: list[Pair], out: Path, cfg: TinyVConfig, qu
     """SFT on (verifier prompt -> "True"/"False"), loss on the answer; shared head run once."""
     import torch
 
-    from r1repro.models.tiny import load_policy
+    from r1repro.models.tiny import load_policy, save_model_dir
 
     torch.manual_seed(cfg.seed)
     model, tok = load_policy(base)
@@ -365,13 +364,7 @@ def train_verifier(base: str, pairs: list[Pair], out: Path, cfg: TinyVConfig, qu
         sched.step()
         if not quiet and (step % 50 == 0 or step == cfg.steps - 1):
             print(f"[tiny TinyV] step {step} loss {loss.item():.4f} ({time.time() - t0:.0f}s)", flush=True)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp))
-    tok.save_pretrained(str(tmp))
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    return out
+    return save_model_dir(model, tok, out)
 
 
 def _shared_head_logits(model, prefix: list[int], rest: list[tuple[list[int], list[int]]], pad: int):
