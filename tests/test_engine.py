@@ -197,3 +197,21 @@ def test_metrics_and_samples_are_written(tmp_path):
     m = read_metrics(tmp_path)
     assert m[0]["step"] == 0 and "eval/correct" in m[0]
     assert {"timing/step", "perf/gen_tokens_per_s", "reward/groups_all_same"} <= set(m[1])
+
+
+def test_eval_n_averages_over_sampled_answers(tmp_path):
+    """eval.n > 1 answers every eval prompt n times; the metrics average over all n x prompts."""
+    eng = LocalEngine(_cfg(tmp_path, eval={"limit": 4, "temperature": 1.0, "n": 3}), quiet=True)
+    eng.setup()
+    seen = []
+    scorer = eng.eval_reward
+
+    def counting(samples):
+        seen.append(len(samples))
+        return scorer(samples)
+
+    out = eng.evaluate(reward=counting)
+    assert seen == [12] and 0.0 <= out["eval/correct"] <= 1.0
+    eng.cfg.eval.n = 0
+    with pytest.raises(ValueError, match="eval.n"):
+        eng.evaluate()

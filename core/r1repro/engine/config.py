@@ -98,6 +98,7 @@ class EvalConfig:
     limit: int = 128
     reward: Any = None  # the metric (e.g. an oracle verifier); defaults to the training reward
     temperature: float = 0.0  # greedy by default
+    n: int = 1  # responses per prompt (with temperature > 0: accuracy averaged over n samples, "avg@n")
     every: int = 10  # steps; 0 = only before and after training
     max_new_tokens: int | None = None
 

@@ -371,13 +371,16 @@ class LocalEngine:
     def evaluate(
         self, rows: Sequence[Row] | None = None, reward=None, prefix: str = "eval"
     ) -> dict[str, float]:
-        """Greedy (by default) responses on the eval rows, scored by the eval reward."""
+        """Greedy (by default) responses on the eval rows, scored by the eval reward; with
+        ``eval.n`` > 1 every prompt is answered n times and the metrics average over all of them."""
         self.setup()
         rows = list(rows if rows is not None else self.eval_rows)
         if not rows:
             return {}
         c = self.cfg.eval
-        _, samples = self.generate_samples(rows, 1, step=10**7 + self.step, temperature=c.temperature,
+        if c.n < 1:
+            raise ValueError(f"eval.n must be >= 1, got {c.n}")
+        _, samples = self.generate_samples(rows, c.n, step=10**7 + self.step, temperature=c.temperature,
                                            max_new_tokens=c.max_new_tokens, evaluation=True)  # fmt: skip
         results = (reward or self.eval_reward)(samples)
         out = {

@@ -15,8 +15,10 @@ Each colour and kind has three interchangeable words and answers come in five la
 correct answer matches the ground truth's exact spelling about 1 time in 45: an exact-match
 rule verifier barely ever sees a correct answer, while a verifier that knows the
 equivalences sees all of them. Training questions use three phrasings; held-out evaluation
-questions use two others (``test`` split: every owner once in each), about the same owners. `PetsChecker` is the held-out
-oracle (it compares colour and kind classes).
+questions use two others (``test`` split: every owner once in each), about the same owners.
+`PetsChecker` is the held-out oracle (it compares colour and kind classes). The warm-start
+corpus (`PetsTask.solution`) tells each owner's true pet only part of the time and rumours
+otherwise (``sft_truth``), so the warm start knows the world partially.
 """
 
 from __future__ import annotations
@@ -82,16 +84,29 @@ class PetsTask(GeneratedDataset):
 
     Options: ``forms`` ("train": the three training phrasings, "test": the two held-out ones,
     "all"; default: "test" for the ``test`` split, "all" for ``sft`` (the warm start, which
-    plays the pretrained model, knows every phrasing), "train" otherwise), ``world_seed``.
+    plays the pretrained model, knows every phrasing), "train" otherwise), ``world_seed``,
+    ``sft_truth`` ([low, high]: per owner, the share of warm-start texts that tell the true pet
+    is drawn from this range; the others tell a rumour, so the warm start samples the right
+    pet for some owners often and for others rarely -- something for RL to sharpen).
     """
 
     sizes: ClassVar[dict[str, int]] = {"train": 2000, "test": 64, "sft": 2000}
 
-    def __init__(self, forms: str | None = None, world_seed: int = 0, name: str = "") -> None:
+    def __init__(self, forms: str | None = None, world_seed: int = 0,
+                 sft_truth: tuple[float, float] | list[float] = (0.25, 0.75), name: str = "") -> None:  # fmt: skip
         if forms is not None and forms not in ("train", "test", "all"):
             raise ValueError(f"forms must be 'train', 'test' or 'all', got {forms!r}")
-        self.forms, self.world_seed = forms, world_seed
+        lo, hi = (float(x) for x in sft_truth)
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError(f"sft_truth must be [low, high] with 0 <= low <= high <= 1, got {sft_truth!r}")
+        self.forms, self.world_seed, self.sft_truth = forms, world_seed, (lo, hi)
         self.name = name or "general_reasoner.pets"
+
+    def truth_share(self, owner: str) -> float:
+        """Share of the warm-start corpus that tells ``owner``'s true pet (fixed per owner, drawn
+        uniformly from ``sft_truth``); the rest repeats rumours (another pet, at random)."""
+        lo, hi = self.sft_truth
+        return lo + (hi - lo) * random.Random(f"truth-{self.world_seed}-{owner}").random()
 
     def phrasings(self, split: str) -> tuple[str, ...]:
         which = self.forms or {"test": "test", "sft": "all"}.get(split, "train")
@@ -118,11 +133,15 @@ class PetsTask(GeneratedDataset):
         return rows
 
     def solution(self, row: Row, template: Template) -> str:
-        """The fact in one random spelling, then the answer in another (the SFT warm start)."""
+        """The warm start's text: the fact in one random spelling, then the answer in another.
+        With probability 1 - `truth_share` the fact (and so the answer) is a rumour: another pet."""
         rng = random.Random(row.id)
         e = row.extra
-        fact = f"{e['owner']} owns {spell(e['color'], e['animal'], rng, article=True)}."
-        return f"{fact} The answer is \\boxed{{{spell(e['color'], e['animal'], rng)}}}."
+        color, animal = e["color"], e["animal"]
+        if rng.random() >= self.truth_share(e["owner"]):
+            color, animal = rng.choice([(c, a) for c in COLORS for a in ANIMALS if (c, a) != (color, animal)])
+        fact = f"{e['owner']} owns {spell(color, animal, rng, article=True)}."
+        return f"{fact} The answer is \\boxed{{{spell(color, animal, rng)}}}."
 
 
 class PetsChecker(Reward):

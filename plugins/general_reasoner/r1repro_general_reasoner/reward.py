@@ -57,6 +57,12 @@ _PROMPT_FIELDS = re.compile(
 )
 
 
+def _prompt_answers(prompt: str) -> tuple[str, str] | None:
+    """(ground truth, student answer) as `verifier_prompt` wrote them into ``prompt``."""
+    m = _PROMPT_FIELDS.search(prompt or "")
+    return (m.group(1), m.group(2)) if m else None
+
+
 def exact_match_judge(prompt: str) -> str:
     """A *rule* in the verifier's place: "Yes" iff the student's answer equals the ground truth after
     `normalize_answer` (the rule-based verification the paper argues fails on free-form answers).
@@ -64,11 +70,27 @@ def exact_match_judge(prompt: str) -> str:
     penalty) identical, so a rule-vs-model comparison differs only in the equivalence decision."""
     from r1repro.core_components import normalize_answer
 
-    m = _PROMPT_FIELDS.search(prompt or "")
-    if m is None:
+    got = _prompt_answers(prompt)
+    if got is None:
         return FAIL_TAG
-    same = m.group(2) != "None" and normalize_answer(m.group(1)) == normalize_answer(m.group(2))
-    return PASS_TAG if same else FAIL_TAG
+    truth, student = got
+    return (
+        PASS_TAG if student != "None" and normalize_answer(truth) == normalize_answer(student) else FAIL_TAG
+    )
+
+
+def pets_oracle_judge(prompt: str) -> str:
+    """A perfect verifier for the CPU task (`data.PetsTask`): "Yes" iff the student's answer names
+    exactly the ground truth's colour class and animal class -- the held-out oracle's rule. As a
+    stub judge it is the upper bound a model verifier can reach with the same reward."""
+    from r1repro_general_reasoner.data import read_answer
+
+    got = _prompt_answers(prompt)
+    if got is None or got[1] == "None":
+        return FAIL_TAG
+    truth, student = read_answer(got[0]), read_answer(got[1])
+    ok = len(truth[0]) == 1 and len(truth[1]) == 1 and student == truth
+    return PASS_TAG if ok else FAIL_TAG
 
 
 class FastTransformersJudge(TransformersJudge):

@@ -19,9 +19,10 @@ solve the question. Its errors are its own; the reproduction reports its held-ou
 false-positive and false-negative rates, and its agreement with the oracle on the policy's
 actual answers.
 
-Training examples (balanced): half equivalent answers (a fresh random spelling of the truth,
-so synonyms, reorderings and the identical string all occur), half not (a wrong colour, a
-wrong animal, both, only one of the two, unrelated words, or nothing extracted: "None").
+Training examples (balanced, `student_answer`): half equivalent answers (a fresh random
+spelling of the truth, so synonyms, reorderings and the identical string all occur, or one
+padded with repeated words), half not (a wrong colour, a wrong animal, both, only one of the
+two, two classes of one, a broken word, unrelated words, or nothing extracted: "None").
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from r1repro_general_reasoner.data import ANIMALS, COLORS, PetsTask, read_answer, spell
+from r1repro_general_reasoner.data import ANIMAL_OF, ANIMALS, COLOR_OF, COLORS, PetsTask, read_answer, spell
 from r1repro_general_reasoner.verifier import FAIL_TAG, PASS_TAG, verifier_prompt
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class TinyVerifierConfig:
     warmup_steps: int = 30
     seed: int = 0
     max_prompt_length: int = 384
-    version: int = 2  # 2: judgements name both sides' classes before comparing
+    version: int = 3  # 2: judgements name both sides' classes; 3: padded and broken answers (student_answer)
 
 
 def judgement(student: str | None, color: str, animal: str) -> str:
@@ -70,24 +71,61 @@ def judgement(student: str | None, color: str, animal: str) -> str:
     )
 
 
+def _fragment(word: str, rng: random.Random) -> str:
+    """A broken piece of ``word`` that is no colour or animal word ("green" -> "reen", "gre")."""
+    for _ in range(8):
+        cut = rng.randint(1, max(1, len(word) - 2))
+        piece = word[cut:] if rng.random() < 0.5 else word[:cut]
+        if piece not in COLOR_OF and piece not in ANIMAL_OF:
+            return piece
+    return "zz"
+
+
 def student_answer(row, rng: random.Random) -> tuple[str | None, bool]:
-    """A candidate answer for ``row`` and whether it is equivalent to the truth."""
+    """A candidate answer for ``row`` and whether it is equivalent to the truth.
+
+    Half are equivalent: mostly fresh spellings of the truth, some padded the way a drifting
+    policy writes them ("kitty kitty (navy)", "blue cat, cat"). Half are not: a wrong colour,
+    a wrong animal or both; one attribute only, possibly repeated ("kitten, kitten"); two
+    classes of one attribute ("red cat (blue)"); an attribute word broken into a fragment
+    ("horse (reen)"); unrelated words; nothing extracted. The padded and broken kinds (version
+    3) are what the policy's own answers look like when RL pushes it off its warm start; a
+    verifier trained without them said Yes to them.
+    """
     c, a = row.extra["color"], row.extra["animal"]
+    cw, aw = rng.choice(COLORS[c]), rng.choice(ANIMALS[a])
     if rng.random() < 0.5:
-        return spell(c, a, rng), True
+        if rng.random() < 0.8:
+            return spell(c, a, rng), True
+        padded = [
+            f"{aw} {aw} ({cw})",
+            f"{cw} {aw}, {aw}",
+            f"{cw} {cw} {aw}",
+            f"{aw} {rng.choice(ANIMALS[a])}, {cw}",
+        ]
+        return rng.choice(padded), True
     other_c = rng.choice([x for x in COLORS if x != c])
     other_a = rng.choice([x for x in ANIMALS if x != a])
     kind = rng.random()
-    if kind < 0.38:
+    if kind < 0.30:
         return spell(other_c, a, rng), False
-    if kind < 0.76:
+    if kind < 0.60:
         return spell(c, other_a, rng), False
-    if kind < 0.86:
+    if kind < 0.68:
         return spell(other_c, other_a, rng), False
-    if kind < 0.92:
-        return rng.choice([rng.choice(ANIMALS[a]), rng.choice(COLORS[c])]), False
-    if kind < 0.96:
-        return rng.choice(["unknown", "owner", "nothing", "the pet"]), False
+    if kind < 0.78:
+        word = rng.choice([aw, cw])
+        return rng.choice([word, f"{word}, {word}", f"a {word}", f"{word} {word}."]), False
+    if kind < 0.86:
+        if rng.random() < 0.5:
+            return f"{spell(c, a, rng)} ({rng.choice(COLORS[other_c])})", False
+        return f"{spell(c, a, rng)}, {rng.choice(ANIMALS[other_a])}", False
+    if kind < 0.95:
+        if rng.random() < 0.5:
+            return rng.choice([f"{aw} ({_fragment(cw, rng)})", f"{_fragment(cw, rng)} {aw}"]), False
+        return rng.choice([f"{cw} {_fragment(aw, rng)}", f"{_fragment(aw, rng)}, {cw}"]), False
+    if kind < 0.98:
+        return rng.choice(["unknown", "owner", "nothing", "the pet", "the answer"]), False
     return None, False
 
 

@@ -83,3 +83,59 @@ def test_verification_examples_are_balanced_and_labelled_by_the_oracle():
     assert 0.4 < pos < 0.6
     for e in ex:
         assert (PASS_TAG in e["target"]) is e["label"]
+
+
+def test_verification_examples_cover_the_answers_a_drifting_policy_writes():
+    """Version 3 adds padded correct answers and broken / repeated / doubled wrong ones, each
+    labelled by the oracle's rule (the v2 verifier said Yes to "kitten, kitten" and "horse (reen)")."""
+    rows = d.PetsTask().load("verifier", limit=2000, seed=0)
+    ex = verification_examples(2000, seed=0)
+    for e, r in zip(ex, rows):
+        assert e["label"] is d.equivalent(e["student"], r.extra["color"], r.extra["animal"])
+    words = [(e["student"] or "").replace(",", " ").replace("(", " ").replace(")", " ").split() for e in ex]
+    repeated = [e for e, w in zip(ex, words) if len(w) != len(set(w))]
+    broken = [e for e, w in zip(ex, words) if any(x not in d.COLOR_OF and x not in d.ANIMAL_OF and x not in
+                                                  ("a", "the", "one", "unknown", "owner", "nothing", "pet",
+                                                   "answer") for x in w)]  # fmt: skip
+    assert any(e["label"] for e in repeated) and any(not e["label"] for e in repeated)
+    assert len(broken) > 50 and not any(e["label"] for e in broken)
+
+
+@pytest.mark.parametrize(
+    "student, yes",
+    [("navy kitty", True), ("kitty kitty (azure)", True), ("red kitty", False), ("kitty, kitty", False),
+     ("kitty (zure)", False), ("blue cat, dog", False), (None, False)],
+)  # fmt: skip
+def test_pets_oracle_judge_is_the_checkers_rule(student, yes):
+    from r1repro_general_reasoner.reward import pets_oracle_judge
+    from r1repro_general_reasoner.verifier import verifier_prompt
+
+    reply = pets_oracle_judge(verifier_prompt("Which pet belongs to Bo?", "cat (blue)", student))
+    assert reply == (PASS_TAG if yes else FAIL_TAG)
+    assert (reply == PASS_TAG) is d.equivalent(student, "blue", "cat")
+
+
+def test_warm_start_corpus_tells_each_owner_the_truth_a_fixed_share_of_the_time():
+    from r1repro_general_reasoner.templates import GeneralReasonerTemplate
+
+    task = d.PetsTask(sft_truth=[0.25, 0.75])
+    rows = task.load("sft", limit=2000, seed=0)
+    told: dict[str, list[bool]] = {}
+    for r in rows:
+        text = task.solution(r, GeneralReasonerTemplate())
+        fact, answer = text.split(" The answer is ")
+        colors, animals = d.read_answer(fact.split(" owns ")[1])
+        assert d.read_answer(answer) == (colors, animals)  # the answer restates the fact
+        told.setdefault(r.extra["owner"], []).append(
+            colors == {r.extra["color"]} and animals == {r.extra["animal"]}
+        )
+    shares = {o: sum(v) / len(v) for o, v in told.items()}
+    assert len(shares) == 32
+    for o, share in shares.items():
+        assert abs(share - task.truth_share(o)) < 0.2 and 0.25 <= task.truth_share(o) <= 0.75
+    assert max(shares.values()) - min(shares.values()) > 0.3  # owners differ
+    clean = d.PetsTask(sft_truth=[1.0, 1.0])
+    assert all(d.equivalent(clean.solution(r, GeneralReasonerTemplate()).split(" owns ")[1].split(".")[0],
+                            r.extra["color"], r.extra["animal"]) for r in rows[:200])  # fmt: skip
+    with pytest.raises(ValueError, match="sft_truth"):
+        d.PetsTask(sft_truth=[0.8, 0.2])
