@@ -13,13 +13,20 @@ import hashlib
 import json
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from r1repro.paths import cache_dir
 
 log = logging.getLogger(__name__)
+
+SFT_THREADS = 2
+"""CPU threads every SFT run uses, whatever the calling process has set. CPU kernels split sums
+across threads, so the same SFT on 1 and on 2 threads gives different weights; with the count
+pinned, a cached warm start is the same bits in every process (the main process, a spawned
+arm worker) on a given CPU type and torch build. (Other CPU types may still round differently.)"""
 
 
 def sft_pairs(dataset, template, split: str, n: int, seed: int) -> list[tuple[list[dict], str]]:
@@ -33,6 +40,20 @@ def sft_pairs(dataset, template, split: str, n: int, seed: int) -> list[tuple[li
         pairs.append((template.render(row), template.response_prefix + response if not response.startswith(
             template.response_prefix) else response))  # fmt: skip
     return pairs
+
+
+@contextmanager
+def fixed_threads(threads: int | None = SFT_THREADS) -> Iterator[None]:
+    """Run the block on ``threads`` torch CPU threads (None: leave the setting), then restore it."""
+    import torch
+
+    ambient = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(ambient)
 
 
 def warm_start(model_cfg, sft_cfg, data_cfg, registry, quiet: bool = False) -> str:
@@ -50,7 +71,7 @@ def warm_start(model_cfg, sft_cfg, data_cfg, registry, quiet: bool = False) -> s
             "sft": {k: sft_cfg[k] for k in ("steps", "batch_size", "lr", "warmup_steps", "seed")},
             "data": hashlib.sha256(json.dumps(pairs, sort_keys=True, default=str).encode()).hexdigest(),
             "max_prompt_length": data_cfg.max_prompt_length,
-            "version": 1,
+            "version": 2,  # 2: trained on SFT_THREADS threads (bit-reproducible)
         },
         sort_keys=True,
         default=str,
@@ -79,52 +100,55 @@ def train_sft(
     max_response_length: int = 256,
     quiet: bool = False,
     dtype: str = "float32",
+    threads: int | None = SFT_THREADS,
 ) -> Path:
-    """Plain causal-LM fine-tuning on (messages, response) pairs; loss on the response only."""
+    """Plain causal-LM fine-tuning on (messages, response) pairs; loss on the response only.
+    Runs on ``threads`` CPU threads (`SFT_THREADS`; None: the caller's setting)."""
     import torch
 
     from r1repro.models.tiny import load_policy, save_model_dir
 
-    torch.manual_seed(seed)
-    model, tok = load_policy(base, dtype=dtype)
-    model.train()
-    examples = []
-    for messages, response in pairs:
-        prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        p_ids = tok(prompt, add_special_tokens=False)["input_ids"][-max_prompt_length:]
-        r_ids = tok(response, add_special_tokens=False)["input_ids"][:max_response_length] + [
-            tok.eos_token_id
-        ]
-        examples.append((p_ids, r_ids))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, warmup_steps)) * max(0.1, 1 - s / max(1, steps))
-    )
-    rng = random.Random(seed)
-    from r1repro.progress import bar as progress_bar
+    with fixed_threads(threads):
+        torch.manual_seed(seed)
+        model, tok = load_policy(base, dtype=dtype)
+        model.train()
+        examples = []
+        for messages, response in pairs:
+            prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            p_ids = tok(prompt, add_special_tokens=False)["input_ids"][-max_prompt_length:]
+            r_ids = tok(response, add_special_tokens=False)["input_ids"][:max_response_length] + [
+                tok.eos_token_id
+            ]
+            examples.append((p_ids, r_ids))
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min(1.0, (s + 1) / max(1, warmup_steps)) * max(0.1, 1 - s / max(1, steps))
+        )
+        rng = random.Random(seed)
+        from r1repro.progress import bar as progress_bar
 
-    bar = progress_bar(range(steps), desc=f"SFT warm start -> {out.name}", disable=quiet)
-    pad = tok.pad_token_id
-    for _ in bar:
-        batch = [examples[rng.randrange(len(examples))] for _ in range(batch_size)]
-        width = max(len(p) + len(r) for p, r in batch)
-        ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        attn = torch.zeros((len(batch), width), dtype=torch.long)
-        for i, (p, r) in enumerate(batch):
-            seq = p + r
-            ids[i, : len(seq)] = torch.tensor(seq)
-            labels[i, len(p) : len(seq)] = torch.tensor(r)
-            attn[i, : len(seq)] = 1
-        loss = model(input_ids=ids, attention_mask=attn, labels=labels).loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-    return save_model_dir(model, tok, out)
+        bar = progress_bar(range(steps), desc=f"SFT warm start -> {out.name}", disable=quiet)
+        pad = tok.pad_token_id
+        for _ in bar:
+            batch = [examples[rng.randrange(len(examples))] for _ in range(batch_size)]
+            width = max(len(p) + len(r) for p, r in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            labels = torch.full((len(batch), width), -100, dtype=torch.long)
+            attn = torch.zeros((len(batch), width), dtype=torch.long)
+            for i, (p, r) in enumerate(batch):
+                seq = p + r
+                ids[i, : len(seq)] = torch.tensor(seq)
+                labels[i, len(p) : len(seq)] = torch.tensor(r)
+                attn[i, : len(seq)] = 1
+            loss = model(input_ids=ids, attention_mask=attn, labels=labels).loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        return save_model_dir(model, tok, out)
 
 
 def describe(path: str) -> dict[str, Any]:

@@ -329,42 +329,47 @@ def _encode(tok, messages: list[dict]) -> list[int]:
 
 
 def train_verifier(base: str, pairs: list[Pair], out: Path, cfg: TinyVConfig, quiet: bool = True) -> Path:
-    """SFT on (verifier prompt -> "True"/"False"), loss on the answer; shared head run once."""
+    """SFT on (verifier prompt -> "True"/"False"), loss on the answer; shared head run once.
+    On `r1repro.models.sft.SFT_THREADS` CPU threads, like every SFT here (bit-reproducible)."""
     import torch
 
+    from r1repro.models.sft import fixed_threads
     from r1repro.models.tiny import load_policy, save_model_dir
 
-    torch.manual_seed(cfg.seed)
-    model, tok = load_policy(base)
-    model.train()
-    examples = []
-    for p in pairs:
-        prompt = _encode(tok, p.messages(question_suffix=cfg.question_suffix))
-        answer = tok(p.target(cfg.think), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-        examples.append((prompt, answer))
-    head = common_prefix_length([e[0] for e in examples])
-    prefix = examples[0][0][:head]
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)) * max(0.1, 1 - s / max(1, cfg.steps))
-    )
-    rng = random.Random(cfg.seed)
-    t0 = time.time()
-    for step in range(cfg.steps):
-        batch = [examples[rng.randrange(len(examples))] for _ in range(cfg.batch_size)]
-        logits, labels = _shared_head_logits(
-            model, prefix, [(q[head:], a) for q, a in batch], tok.pad_token_id
+    with fixed_threads():
+        torch.manual_seed(cfg.seed)
+        model, tok = load_policy(base)
+        model.train()
+        examples = []
+        for p in pairs:
+            prompt = _encode(tok, p.messages(question_suffix=cfg.question_suffix))
+            answer = tok(p.target(cfg.think), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+            examples.append((prompt, answer))
+        head = common_prefix_length([e[0] for e in examples])
+        prefix = examples[0][0][:head]
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)) * max(0.1, 1 - s / max(1, cfg.steps))
         )
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                                 ignore_index=-100)  # fmt: skip
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if not quiet and (step % 50 == 0 or step == cfg.steps - 1):
-            print(f"[tiny TinyV] step {step} loss {loss.item():.4f} ({time.time() - t0:.0f}s)", flush=True)
-    return save_model_dir(model, tok, out)
+        rng = random.Random(cfg.seed)
+        t0 = time.time()
+        for step in range(cfg.steps):
+            batch = [examples[rng.randrange(len(examples))] for _ in range(cfg.batch_size)]
+            logits, labels = _shared_head_logits(
+                model, prefix, [(q[head:], a) for q, a in batch], tok.pad_token_id
+            )
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                                                     ignore_index=-100)  # fmt: skip
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            if not quiet and (step % 50 == 0 or step == cfg.steps - 1):
+                print(
+                    f"[tiny TinyV] step {step} loss {loss.item():.4f} ({time.time() - t0:.0f}s)", flush=True
+                )
+        return save_model_dir(model, tok, out)
 
 
 def _shared_head_logits(model, prefix: list[int], rest: list[tuple[list[int], list[int]]], pad: int):
