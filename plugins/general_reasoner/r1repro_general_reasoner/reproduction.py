@@ -72,19 +72,17 @@ class GeneralReasonerReproduction(Reproduction):
         rows = []
         for arm in run.arms:
             vals = run.measurements.get("final_correct", {}).get(arm, {})
-            acc = run.measurements.get("mean_reward_accept", {}).get(arm, {})
             if vals:
                 rows.append([arm, f"{sum(vals.values()) / len(vals):.3f}",
                              ", ".join(f"{v:.3f}" for _, v in sorted(vals.items()))])  # fmt: skip
-            del acc
         run.table("Held-out oracle accuracy per arm", ["arm", "mean", "per seed"], rows)
 
     def _agreement_on_policy_answers(self, run, judge):
         """The verifier's decisions vs the oracle on answers the warm start actually samples."""
         from r1repro.engine.local import LocalEngine
         from r1repro_general_reasoner.data import PetsChecker
-        from r1repro_general_reasoner.tiny_verifier import decision_metrics
-        from r1repro_general_reasoner.verifier import PASS_TAG, extract_solution, verifier_prompt
+        from r1repro_general_reasoner.tiny_verifier import evaluate_verifier
+        from r1repro_general_reasoner.verifier import extract_solution
 
         opts = run.cfg.get("verifier_eval") or {}
         n_prompts, n = int(opts.get("policy_prompts", 32)), int(opts.get("policy_samples", 4))
@@ -95,12 +93,10 @@ class GeneralReasonerReproduction(Reproduction):
         eng = LocalEngine(cfg, quiet=True).setup()
         rows = eng.dataset.load("test", limit=n_prompts, seed=1)
         _, samples = eng.generate_samples(rows, n, step=1)
-        truth = [r.info["correct"] for r in PetsChecker()(samples)]
-        prompts = [[{"role": "user", "content": verifier_prompt(s.problem, str(s.ground_truth),
-                                                                extract_solution(s.response + "\n"))}]
-                   for s in samples]  # fmt: skip
-        replies = judge.complete(prompts, max_tokens=int(opts.get("max_tokens", 36)), temperature=0.0)
-        return decision_metrics([PASS_TAG in r for r in replies], truth, replies)
+        examples = [{"question": s.problem, "ground_truth": str(s.ground_truth),
+                     "student": extract_solution(s.response + "\n"), "label": r.info["correct"]}
+                    for s, r in zip(samples, PetsChecker()(samples))]  # fmt: skip
+        return evaluate_verifier(judge, examples, int(opts.get("max_tokens", 36)))
 
     def report_notes(self, run) -> list[str]:
         return [

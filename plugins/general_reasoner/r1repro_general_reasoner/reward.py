@@ -83,14 +83,15 @@ def pets_oracle_judge(prompt: str) -> str:
     """A perfect verifier for the CPU task (`data.PetsTask`): "Yes" iff the student's answer names
     exactly the ground truth's colour class and animal class -- the held-out oracle's rule. As a
     stub judge it is the upper bound a model verifier can reach with the same reward."""
-    from r1repro_general_reasoner.data import read_answer
+    from r1repro_general_reasoner.data import equivalent, read_answer
 
     got = _prompt_answers(prompt)
     if got is None or got[1] == "None":
         return FAIL_TAG
-    truth, student = read_answer(got[0]), read_answer(got[1])
-    ok = len(truth[0]) == 1 and len(truth[1]) == 1 and student == truth
-    return PASS_TAG if ok else FAIL_TAG
+    colors, animals = read_answer(got[0])
+    if len(colors) != 1 or len(animals) != 1:
+        return FAIL_TAG
+    return PASS_TAG if equivalent(got[1], next(iter(colors)), next(iter(animals))) else FAIL_TAG
 
 
 class FastTransformersJudge(TransformersJudge):
