@@ -7,9 +7,9 @@ Three layers, from cheapest to strongest:
 * `VerifierPool`: a process pool (pebble) whose workers are *killed* when a task exceeds
   its timeout and replaced; this bounds any per-sample check, C code included. The local
   engine and the reward bridge use one shared pool (`get_pool()`).
-* `run_sandboxed(code)`: runs model-written Python in a separate, isolated interpreter with
-  CPU, memory, file-size and process limits, an empty environment and a throwaway working
-  directory; killed at the wall-clock timeout; output capped.
+* `run_sandboxed(code)`: runs model-written code in a jail (`r1repro.sandbox`): fresh
+  network, PID and mount namespaces, a non-root uid, rlimits, a private tmpfs, output capped
+  in the caller, a wall-clock kill; missing layers are warned about, never silent.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -68,6 +65,10 @@ def call_with_deadline(fn: Callable[..., Any], *args: Any, seconds: float, defau
             return fn(*args)
     except Exception:  # noqa: BLE001
         return default
+
+
+class WorkerCrashed(RuntimeError):
+    """A worker-pool task whose process died (segfault, out of memory, killed)."""
 
 
 @dataclass
@@ -120,7 +121,12 @@ class VerifierPool:
         args_list: Sequence[tuple[Any, ...]],
         timeout_s: float = 5.0,
         on_fail: Any = None,
+        return_exceptions: bool = False,
     ) -> list[Any]:
+        """One result per item, in order. A failed item gets ``on_fail`` or, with
+        ``return_exceptions``, an exception that says what happened: the task's own exception
+        (type and message), `DeadlineExceeded` for a timeout, `WorkerCrashed` for a worker
+        that died (its exit code)."""
         if not args_list:
             return []
         pool = self._ensure()
@@ -132,11 +138,13 @@ class VerifierPool:
                 out.append(fut.result())
             except TimeoutError:
                 self.stats.timeouts += 1
-                out.append(on_fail)
+                out.append(DeadlineExceeded(f"timed out after {timeout_s:.3g}s in the worker pool")
+                           if return_exceptions else on_fail)  # fmt: skip
             except Exception as exc:  # noqa: BLE001 - ProcessExpired, pickling errors, task errors
                 if type(exc).__name__ == "ProcessExpired":
                     self.stats.crashes += 1
-                out.append(on_fail)
+                    exc = WorkerCrashed(f"the worker process died ({exc}; exit code {getattr(exc, 'exitcode', '?')})")
+                out.append(exc if return_exceptions else on_fail)
         return out
 
     def close(self) -> None:
@@ -176,74 +184,5 @@ def get_pool() -> VerifierPool:
 
 
 # ------------------------------------------------------------------------ code sandbox
-@dataclass
-class SandboxResult:
-    ok: bool
-    stdout: str
-    stderr: str
-    returncode: int | None
-    timed_out: bool = False
-
-
-def _limit_child(cpu_s: int, memory_mb: int, fsize_mb: int) -> Callable[[], None]:
-    def apply() -> None:
-        import resource
-
-        os.setsid()
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
-        mem = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        fs = fsize_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fs, fs))
-        resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
-
-
-def run_sandboxed(
-    code: str,
-    stdin: str = "",
-    timeout_s: float = 3.0,
-    memory_mb: int = 512,
-    output_limit: int = 20_000,
-) -> SandboxResult:
-    """Run untrusted Python source in an isolated child interpreter.
-
-    The child runs ``python -I -S`` (no user site, no environment-driven imports) in a fresh
-    temporary directory with an empty environment, its own session (so the whole process
-    group is killed on timeout), and rlimits on CPU time, address space, file size,
-    process count and core dumps. Never raises; a timeout is reported as ``timed_out``.
-    This is a process jail, not a VM: do not give it secrets.
-    """
-    if not isinstance(code, str):
-        return SandboxResult(False, "", "code is not a string", None)
-    code = code.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-    with tempfile.TemporaryDirectory(prefix="r1repro-sbx-") as tmp:
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", code],
-                cwd=tmp,
-                env={"PATH": "/usr/bin:/bin", "HOME": tmp, "PYTHONHASHSEED": "0"},
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                preexec_fn=_limit_child(max(1, int(timeout_s) + 1), memory_mb, 16),
-            )
-        except Exception as exc:  # noqa: BLE001
-            return SandboxResult(False, "", f"could not start sandbox: {exc}", None)
-        try:
-            out, err = proc.communicate(stdin.encode("utf-8", "replace"), timeout=timeout_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-            timed_out = True
-    return SandboxResult(
-        ok=(not timed_out and proc.returncode == 0),
-        stdout=out[:output_limit].decode("utf-8", "replace"),
-        stderr=err[:output_limit].decode("utf-8", "replace"),
-        returncode=proc.returncode,
-        timed_out=timed_out,
-    )
+# The jail lives in its own module; it is re-exported here for existing callers.
+from r1repro.sandbox import SandboxResult, SandboxWarning, run_sandboxed  # noqa: E402, F401

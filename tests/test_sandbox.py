@@ -1,0 +1,362 @@
+"""`r1repro.sandbox.run_sandboxed` against hostile code (issue 12 §1).
+
+Every attack case asserts both that the attack failed and that the caller is unharmed. The
+attacks that could kill or bloat the caller run through a throwaway caller process
+(`_call_in_subprocess`), so a regression fails one test instead of taking pytest down. Tests
+that need a layer this machine does not permit skip, naming the layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from r1repro.sandbox import SandboxWarning, run_sandboxed
+
+JAIL = ("pidns", "netns", "mountns", "uid")
+
+
+@pytest.fixture(scope="module")
+def layers() -> tuple[str, ...]:
+    return run_sandboxed("pass").layers
+
+
+def need(layers: tuple[str, ...], *wanted: str) -> None:
+    lacking = [w for w in wanted if w not in layers]
+    if lacking:
+        pytest.skip(f"this machine does not permit sandbox layer(s) {lacking}")
+
+
+def _alive_with(token: str) -> list[int]:
+    """Host pids whose command line carries ``token`` (a process that escaped the call)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if token.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _call_in_subprocess(code: str, env: dict[str, str] | None = None, **kwargs) -> dict:
+    """Run ``code`` jailed from a fresh caller process; its verdict and health as a dict."""
+    script = f"""
+import json, resource, sys
+from r1repro.sandbox import run_sandboxed
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+r = run_sandboxed(sys.stdin.read(), **{kwargs!r})
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"stdout": r.stdout, "stderr": r.stderr, "rc": r.returncode, "killed": r.killed_reason,
+                   "layers": r.layers, "rss_growth_kb": after - before}}))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], input=code, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    assert proc.returncode == 0, f"the caller died (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    return json.loads(proc.stdout)
+
+
+# ------------------------------------------------------------------------ processes
+def test_fork_bomb_is_capped(layers):
+    need(layers, "uid")
+    code = """
+import os, time
+n = 0
+for _ in range(200):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    n += 1
+print(n)
+"""
+    t = time.time()
+    r = run_sandboxed(code, timeout_s=5, max_processes=16)
+    assert r.ok, r.stderr
+    assert int(r.stdout) < 16  # RLIMIT_NPROC binds: a non-root uid
+    assert time.time() - t < 5  # the sleeping children did not hold the call open
+
+
+@pytest.mark.parametrize("how", ["devnull_popen", "setsid_double_fork"])
+def test_no_process_outlives_the_call(layers, how):
+    need(layers, "pidns")
+    token = f"r1sbx-{secrets.token_hex(6)}"
+    sleeper = f"[sys.executable, '-c', 'import time; time.sleep(20)', '{token}']"
+    code = {
+        "devnull_popen": f"""
+import subprocess, sys
+subprocess.Popen({sleeper}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+print("spawned")
+""",
+        "setsid_double_fork": f"""
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, {sleeper})
+    os._exit(0)
+time.sleep(0.3)
+print("spawned")
+""",
+    }[how]
+    r = run_sandboxed(code, timeout_s=5)
+    assert r.ok and r.stdout.strip() == "spawned", r.stderr
+    assert _alive_with(token) == []
+
+
+def test_code_cannot_signal_its_caller(layers):
+    """SIGKILL to the parent and to the caller's real pid (as read from a log, say) both fail.
+
+    The caller is a throwaway process, so a regression kills it, not pytest. (``kill(-1)`` is
+    left out on purpose: a regression there would kill every process of the test's user.)
+    """
+    need(layers, "pidns")
+    code = """
+import os
+out = []
+for target in (os.getppid(), CALLER):
+    try:
+        os.kill(target, 9)
+        out.append("sent")
+    except OSError as exc:
+        out.append(type(exc).__name__)
+print(out)
+"""
+    wrapper = f"""
+import os, json
+from r1repro.sandbox import run_sandboxed
+r = run_sandboxed({code!r}.replace("CALLER", str(os.getpid())))
+print(json.dumps({{"stdout": r.stdout, "stderr": r.stderr, "rc": r.returncode}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"the caller was killed: rc {proc.returncode}"
+    result = json.loads(proc.stdout)
+    assert result["rc"] == 0 and "sent" not in result["stdout"], result
+
+
+def test_wall_clock_kills_a_sleep_loop():
+    t = time.time()
+    r = run_sandboxed("import time\nwhile True: time.sleep(0.01)", timeout_s=1)
+    assert r.timed_out and r.killed_reason == "timeout" and not r.ok
+    assert time.time() - t < 3
+
+
+def test_cpu_loop_is_killed():
+    r = run_sandboxed("while True: pass", timeout_s=1)
+    assert r.timed_out and not r.ok
+
+
+# ------------------------------------------------------------------------ secrets and files
+def test_caller_environment_does_not_leak(layers):
+    secret = f"sk-{secrets.token_hex(8)}"
+    code = """
+import os
+print(dict(os.environ))
+for pid in ("1", str(os.getppid()), "self"):
+    try:
+        print(open(f"/proc/{pid}/environ", "rb").read())
+    except OSError as exc:
+        print(type(exc).__name__)
+"""
+    result = _call_in_subprocess(code, env={"R1REPRO_TEST_API_KEY": secret})
+    assert result["rc"] == 0, result["stderr"]
+    assert secret not in result["stdout"] + result["stderr"]
+
+
+def test_host_home_and_tmp_are_not_writable(layers, tmp_path):
+    need(layers, "mountns")
+    name = f"r1sbx-{secrets.token_hex(4)}"
+    targets = [str(Path.home() / name), f"/tmp/{name}", str(tmp_path / name), f"/usr/{name}", f"/etc/{name}"]
+    code = f"""
+for path in {targets!r}:
+    try:
+        open(path, "w").write("x")
+        print("wrote", path)
+    except OSError as exc:
+        print("refused", path, type(exc).__name__)
+"""
+    r = run_sandboxed(code)
+    assert r.ok, r.stderr
+    for path in targets:
+        assert not Path(path).exists(), f"the sandbox wrote {path} on the host"
+
+
+def test_files_outside_cannot_be_deleted(layers, tmp_path):
+    need(layers, "mountns")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    code = f"""
+import os, shutil
+for attempt in (lambda: os.remove({str(victim)!r}), lambda: shutil.rmtree({str(tmp_path)!r})):
+    try:
+        attempt()
+    except OSError as exc:
+        print(type(exc).__name__)
+"""
+    r = run_sandboxed(code)
+    assert r.ok, r.stderr
+    assert victim.read_text() == "keep me"
+
+
+def test_host_etc_passwd_is_not_visible(layers):
+    """Read policy: the jail sees a synthetic /etc (its own two users), never the host's."""
+    need(layers, "mountns")
+    host_passwd = Path("/etc/passwd").read_text()
+    host_lines = [line for line in host_passwd.splitlines() if line and not line.startswith("root:")]
+    r = run_sandboxed("print(open('/etc/passwd').read())\nopen('/etc/passwd', 'a').write('evil')")
+    assert "OSError" in r.stderr or "Read-only" in r.stderr  # no write
+    assert "sandbox:x:" in r.stdout
+    assert not any(line in r.stdout for line in host_lines)
+    assert Path("/etc/passwd").read_text() == host_passwd
+
+
+def test_private_dir_is_writable_and_capped(layers):
+    need(layers, "mountns")
+    code = """
+import os
+open("/tmp/a", "w").write("ok")
+print(open(os.path.join(os.environ["HOME"], "a")).read())
+try:
+    with open("big", "wb") as fh:
+        for _ in range(40):
+            fh.write(b"x" * 1024 * 1024)
+except OSError as exc:
+    print(exc.errno)
+"""
+    r = run_sandboxed(code, disk_mb=8, fsize_mb=16)
+    assert r.ok, r.stderr
+    lines = r.stdout.split()
+    assert lines[0] == "ok"
+    assert lines[1] == "28"  # ENOSPC: the private tmpfs is full at disk_mb
+
+
+def test_file_size_limit_binds():
+    code = """
+try:
+    with open("big", "wb") as fh:
+        fh.write(b"x" * 3 * 1024 * 1024)
+except OSError as exc:
+    print(exc.errno)
+"""
+    r = run_sandboxed(code, fsize_mb=1, disk_mb=8)
+    assert r.stdout.strip() == "27"  # EFBIG
+
+
+# ------------------------------------------------------------------------ network, resources
+def test_no_network_to_the_callers_loopback(layers):
+    need(layers, "netns")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        server.settimeout(0.5)
+        port = server.getsockname()[1]
+        code = f"""
+import socket
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=1)
+    print("connected")
+except OSError as exc:
+    print("failed", exc.errno)
+"""
+        r = run_sandboxed(code)
+        assert r.ok and r.stdout.startswith("failed"), r.stdout + r.stderr
+        with pytest.raises(TimeoutError):
+            server.accept()
+
+
+def test_endless_output_is_capped_and_the_caller_stays_small():
+    result = _call_in_subprocess(
+        "import sys\nwhile True: sys.stdout.write('x' * 65536); sys.stderr.write('y' * 65536)",
+        output_limit=20_000,
+        timeout_s=10,
+    )
+    assert result["killed"] == "output_limit"
+    assert len(result["stdout"]) <= 20_000 and len(result["stderr"]) <= 20_000
+    assert result["rss_growth_kb"] < 30_000  # was 860 MB before the cap was streamed
+
+
+def test_memory_limit_binds():
+    r = run_sandboxed("x = bytearray(2_000_000_000)", memory_mb=256)
+    assert not r.ok and "MemoryError" in r.stderr
+
+
+# ------------------------------------------------------------------------ API
+def test_stdin_files_and_argv():
+    r = run_sandboxed(
+        "import sys, helper\nprint(helper.VALUE + sys.stdin.read())", stdin="!", files={"helper.py": "VALUE = 'hi'"}
+    )  # fmt: skip
+    assert not r.ok and "ModuleNotFoundError" in r.stderr  # -I: the script's folder is not on sys.path
+    r = run_sandboxed(
+        "import sys\nprint(open('data/in.txt').read() + sys.stdin.read())", stdin="!", files={"data/in.txt": "hi"}
+    )  # fmt: skip
+    assert r.ok and r.stdout.strip() == "hi!" and r.rc == 0
+    r = run_sandboxed(argv=["cat", "data.txt"], files={"data.txt": b"raw\x00bytes"})
+    assert r.ok and r.stdout == "raw\x00bytes"
+    r = run_sandboxed(argv=["sh", "-c", "exit 3"])
+    assert not r.ok and r.returncode == 3 and r.killed_reason is None
+
+
+def test_bad_requests_are_results_not_exceptions():
+    for kwargs in (
+        {"code": None},
+        {"code": 3},
+        {"code": "print(1)", "argv": ["true"]},
+        {"argv": "true"},
+        {"argv": ["no-such-command-r1sbx"]},
+        {"code": "pass", "files": {"../escape": "x"}},
+        {"code": "pass", "files": {"/abs": "x"}},
+        {"code": "pass", "files": {"main.py": "x"}},
+        {"code": "pass", "files": {"ok.txt": 3}},
+    ):
+        r = run_sandboxed(**kwargs)
+        assert not r.ok and r.killed_reason == "error" and r.stderr.startswith("sandbox:"), kwargs
+    assert run_sandboxed("print('\\udcff \\x00')").ok  # a lone surrogate in the source is replaced
+
+
+def test_killed_by_a_signal_is_a_negative_returncode():
+    r = run_sandboxed("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)")
+    assert r.returncode == -15 and not r.ok
+
+
+# ------------------------------------------------------------------------ fallback
+def test_fallback_warns_loudly_and_still_reaps(monkeypatch):
+    monkeypatch.setenv("R1REPRO_SANDBOX_NAMESPACES", "0")
+    token = f"r1sbx-{secrets.token_hex(6)}"
+    code = f"""
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(20)", "{token}"])
+    os._exit(0)
+time.sleep(0.3)
+print("ran")
+"""
+    with pytest.warns(SandboxWarning, match="WITHOUT these isolation layers.*netns"):
+        r = run_sandboxed(code, timeout_s=5)
+    assert r.stdout.strip() == "ran", r.stderr
+    assert not set(JAIL[:3]) & set(r.layers) and set(JAIL[:3]) <= set(r.missing)
+    if os.geteuid() == 0:  # a throwaway uid, and every process of it is killed after the call
+        assert "uid" in r.layers
+        assert _alive_with(token) == []
+
+
+def test_require_refuses_instead_of_falling_back(monkeypatch):
+    monkeypatch.setenv("R1REPRO_SANDBOX_NAMESPACES", "0")
+    with pytest.warns(SandboxWarning):
+        r = run_sandboxed("print('ran')", require=("netns",))
+    assert r.killed_reason == "refused" and r.stdout == "" and "netns" in r.stderr
