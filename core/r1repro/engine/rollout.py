@@ -147,7 +147,10 @@ class MultiTurn(RolloutStrategy):
             states.append(env.reset(row))
         live = list(range(len(trajs)))
         prefix_ids = ctx.encode(ctx.template.response_prefix)
-        for turn in range(env.max_turns):
+        # an environment with ``final_answer_turn`` gets one more, tool-free generation after its
+        # last turn (Search-R1 / StepSearch: "answer now" warning, then a search-free turn)
+        final_turn = env.max_turns if getattr(env, "final_answer_turn", False) else None
+        for turn in range(env.max_turns + (final_turn is not None)):
             budget = {i: ctx.max_new_tokens - len(trajs[i].response_ids) for i in live}
             live = [i for i in live if budget[i] > 0]
             if not live:
@@ -168,12 +171,14 @@ class MultiTurn(RolloutStrategy):
                 t.loss_mask += [1] * len(toks)
                 t.spans.append((start, len(t.response_ids), "policy"))
                 t.num_turns += 1
+                record = {"policy": ctx.decode(toks), "observation": "", "end": len(t.response_ids) - 1}
+                t.meta.setdefault("turns", []).append(record)  # the model's text per turn (rewards read it)
                 if why == "length" or len(t.response_ids) >= ctx.max_new_tokens:
                     t.truncated = True
                     continue
-                if why == "eos":  # the policy ended its answer: the episode is over
+                if why == "eos" or turn == final_turn:  # the episode is over
                     continue
-                step = env.step(states[i], ctx.decode(toks))
+                step = env.step(states[i], record["policy"])
                 t.tool_calls += int(step.tool_call)
                 t.tool_failures += int(step.tool_failed)
                 if step.step_reward is not None:
@@ -188,6 +193,7 @@ class MultiTurn(RolloutStrategy):
                     t.response_ids += obs
                     t.loss_mask += [0] * len(obs)
                     t.spans.append((start, len(t.response_ids), "observation"))
+                    record["observation"] = ctx.decode(obs)
                 if not step.done:
                     still.append(i)
             live = still
