@@ -8,10 +8,12 @@ overrides `reset` / `step`. Importing this module imports no torch.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import os
+import re
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -66,7 +68,7 @@ class Reward:
             pool = get_pool()
             pool.add_preload([type(self).__module__, *self.preload_modules])
             return pool.map_guarded(
-                _score_one_of, [(self, s) for s in samples], timeout_s=self.timeout_s, on_fail=None
+                _score_one_of, [(self, s) for s in samples], timeout_s=self.timeout_s, return_exceptions=True
             )
         from r1repro.safety import deadline
 
@@ -84,26 +86,87 @@ class Reward:
         return results
 
     def __call__(self, samples: Sequence[Sample]) -> list[RewardResult]:
+        """Guarded scoring: one bad sample never spoils the batch.
+
+        Each sample is first checked and sanitised (`admit_sample`): one the plugin cannot
+        read (a non-string response, a list ``group_id``) gets ``failure_score`` with the
+        reason in ``info["error"]`` and is not passed on; lone surrogates are replaced. If
+        the batch still raises, the samples are scored one at a time so only the ones that
+        fail are marked; likewise a group stage that raises is retried group by group.
+        """
         samples = list(samples)
         if not samples:
             return []
+        results: list[RewardResult | None] = [None] * len(samples)
+        admitted: list[int] = []
+        clean: list[Sample] = []
+        for i, s in enumerate(samples):
+            ok, reason = admit_sample(s)
+            if ok is None:
+                results[i] = self._fail(f"bad sample: {reason}")
+            else:
+                admitted.append(i)
+                clean.append(ok)
+        if clean:
+            for i, r in zip(admitted, self._score_isolated(clean)):
+                results[i] = r
+        return results  # type: ignore[return-value]
+
+    def _score_isolated(self, samples: list[Sample]) -> list[RewardResult]:
         try:
             raw = self.score_batch(samples)
             if len(raw) != len(samples):
                 raise ValueError(
                     f"{self.name or type(self).__name__} returned {len(raw)} results for {len(samples)}"
                 )
+            results = [self.coerce(r) for r in raw]
         except Exception as exc:  # noqa: BLE001
-            log.warning("reward %s failed on a batch: %s", self.name, exc)
-            raw = [self._fail(exc)] * len(samples)
-        results = [self.coerce(r) for r in raw]
-        if self.group_aware:
+            if len(samples) == 1:
+                return [self._fail(exc)]
+            log.warning("reward %s failed on a batch (%s); scoring its %d samples one by one",
+                        self.name, exc, len(samples))  # fmt: skip
+            results = [self._score_isolated([s])[0] for s in samples]
+        if not self.group_aware:
+            return results
+        try:
+            return [self.coerce(r) for r in self.combine(samples, results)]
+        except Exception as exc:  # noqa: BLE001
+            log.warning("reward %s failed in its group stage (%s); combining group by group", self.name, exc)
+        out = list(results)
+        for idxs in group_indices(samples).values():
             try:
-                results = [self.coerce(r) for r in self.combine(samples, results)]
+                combined = self.combine([samples[i] for i in idxs], [results[i] for i in idxs])
+                if len(combined) != len(idxs):
+                    raise ValueError(f"group stage returned {len(combined)} results for {len(idxs)}")
+                for i, r in zip(idxs, combined):
+                    out[i] = self.coerce(r)
             except Exception as exc:  # noqa: BLE001
-                log.warning("reward %s failed in its group stage: %s", self.name, exc)
-                results = [self._fail(exc) for _ in samples]
-        return results
+                for i in idxs:
+                    out[i] = self._fail(exc)
+        return out
+
+    def preflight(self) -> None:
+        """Fail now, with one clear line, if this reward cannot work (e.g. its judge model
+        cannot be loaded or does not answer), instead of scoring every sample as an error.
+
+        The default checks a ``judge`` attribute (a `r1repro.judge.Judge`) and the rewards
+        returned by ``children()``. Raises `RewardUnavailable`.
+        """
+        from r1repro.judge import Judge, JudgeUnavailable
+
+        try:
+            judge = getattr(self, "judge", None)
+        except Exception as exc:  # noqa: BLE001 - a judge that cannot even be built
+            raise RewardUnavailable(f"reward '{self.name or type(self).__name__}': judge: {exc}") from None
+        if isinstance(judge, Judge):
+            try:
+                judge.check()
+            except JudgeUnavailable as exc:
+                raise RewardUnavailable(f"reward '{self.name or type(self).__name__}': {exc}") from None
+        children = getattr(self, "children", None)
+        for child in children() if callable(children) else []:
+            if isinstance(child, Reward):
+                child.preflight()
 
     # helpers --------------------------------------------------------------------------
     def _fail(self, exc: BaseException | str) -> RewardResult:
@@ -131,6 +194,81 @@ class Reward:
         if not math.isfinite(res.score):
             return RewardResult(self.failure_score, {**res.info, "error": f"non-finite score {res.score}"})
         return res
+
+
+class RewardUnavailable(RuntimeError):
+    """A reward cannot score at all (its judge does not load or answer): training must not start."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SAMPLE_STR_FIELDS = ("problem", "data_source", "domain", "group_id", "uid")
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def sanitize_text(text: str) -> str:
+    """Lone surrogates (not encodable as UTF-8, fatal to tokenizers and JSON) become U+FFFD."""
+    if not _has_surrogate(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def admit_sample(sample: Any) -> tuple[Sample | None, str]:
+    """(the sample, sanitised, "") or (None, why a reward cannot read it).
+
+    Why here: a plugin's batch code reads every sample of the batch, so one malformed sample
+    (a non-string response, an unencodable character) used to fail or corrupt the whole
+    batch. Checking once, in the core, keeps every plugin's batch safe.
+    """
+    if not isinstance(sample, Sample):
+        return None, f"not a Sample ({type(sample).__name__})"
+    if not isinstance(sample.response, str):
+        return None, f"'response' must be a string, got {type(sample.response).__name__}"
+    changes: dict[str, Any] = {}
+    for f in _SAMPLE_STR_FIELDS:
+        v = getattr(sample, f)
+        if v is None:
+            changes[f] = ""
+        elif not isinstance(v, str):
+            return None, f"'{f}' must be a string, got {type(v).__name__}"
+        elif _has_surrogate(v):
+            changes[f] = sanitize_text(v)
+    for f in ("extra", "meta"):
+        v = getattr(sample, f)
+        if v is None:
+            changes[f] = {}
+        elif not isinstance(v, dict):
+            return None, f"'{f}' must be an object, got {type(v).__name__}"
+    if _has_surrogate(sample.response):
+        changes["response"] = sanitize_text(sample.response)
+    if isinstance(sample.ground_truth, str) and _has_surrogate(sample.ground_truth):
+        changes["ground_truth"] = sanitize_text(sample.ground_truth)
+    for f in ("num_turns", "tool_calls", "tool_failures"):
+        v = getattr(sample, f)
+        if isinstance(v, bool) or not isinstance(v, int):
+            return None, f"'{f}' must be an integer, got {type(v).__name__}"
+    if sample.response_length is not None and (
+        isinstance(sample.response_length, bool) or not isinstance(sample.response_length, int)
+    ):
+        return None, f"'response_length' must be an integer, got {type(sample.response_length).__name__}"
+    if isinstance(sample.prompt, str) and _has_surrogate(sample.prompt):
+        changes["prompt"] = sanitize_text(sample.prompt)
+    elif isinstance(sample.prompt, list):
+        msgs = [
+            {**m, "content": sanitize_text(m["content"])}
+            if isinstance(m, dict) and isinstance(m.get("content"), str) and _has_surrogate(m["content"])
+            else m
+            for m in sample.prompt
+        ]
+        if any(a is not b for a, b in zip(msgs, sample.prompt)):
+            changes["prompt"] = msgs
+    return (dataclasses.replace(sample, **changes) if changes else sample), ""
 
 
 def _score_one_of(reward: Reward, sample: Sample) -> Any:

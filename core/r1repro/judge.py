@@ -10,7 +10,10 @@ verifier that ends with "Final Decision: Yes/No") and any reward that asks a mod
 * ``stub``          a Python callable, for tests and for CPU runs without a verifier model.
 
 ``judge.complete(prompts)`` takes raw strings or chat-message lists and returns one string
-per prompt, never raising: a failed call returns "" and is counted in ``stats``.
+per prompt, never raising: a failed call returns "" and is counted in ``stats``;
+``judge.complete_checked(prompts)`` also says, per prompt, why it failed, so a reward can
+record an error instead of mistaking a failure for a "False". ``build_judge`` rejects a bad
+spec at once; ``judge.check()`` loads the model and asks one question (run before training).
 """
 
 from __future__ import annotations
@@ -46,37 +49,121 @@ class JudgeStats:
         return out
 
 
+class JudgeUnavailable(RuntimeError):
+    """The judge cannot answer at all (model not cached, hub offline, server down)."""
+
+
+class JudgeError(RuntimeError):
+    """The judge failed on one prompt (its reply is unusable); never a verdict."""
+
+
 @dataclass
 class Judge:
-    """Base class: subclasses implement ``_complete``."""
+    """Base class: subclasses implement ``_complete`` (which may return an exception in place
+    of a reply for a prompt that failed on its own).
+
+    ``timeout_s`` is the per-prompt deadline: a call on n prompts must finish within
+    n * timeout_s (enforced in the main thread; the openai back-end also bounds each request).
+    """
 
     max_tokens: int = 8
     temperature: float = 0.0
+    timeout_s: float = 60.0
     stats: JudgeStats = field(default_factory=JudgeStats)
 
     def complete(self, prompts: Sequence[Prompt], max_tokens: int | None = None,
                  temperature: float | None = None) -> list[str]:  # fmt: skip
-        prompts = list(prompts)
+        """One reply per prompt; "" where the judge failed (see `complete_checked` for why)."""
+        replies, _ = self.complete_checked(prompts, max_tokens, temperature)
+        return replies
+
+    def complete_checked(self, prompts: Sequence[Prompt], max_tokens: int | None = None,
+                         temperature: float | None = None) -> tuple[list[str], list[str | None]]:  # fmt: skip
+        """(replies, errors): ``errors[i]`` is None, or one line saying why prompt i got no reply.
+
+        Never raises. Prompts are sanitised (lone surrogates replaced); if the batched call
+        fails, the prompts are retried one by one so a single bad prompt fails alone; a judge
+        that cannot load fails every prompt with the same `JudgeUnavailable` reason.
+        """
+        prompts = [_sanitize_prompt(p) for p in prompts]
         if not prompts:
-            return []
+            return [], []
+        mt = max_tokens or self.max_tokens
+        temp = self.temperature if temperature is None else temperature
         t0 = time.perf_counter()
         try:
-            out = self._complete(prompts, max_tokens or self.max_tokens,
-                                 self.temperature if temperature is None else temperature)  # fmt: skip
-            out = [o if isinstance(o, str) else "" for o in out]
-            if len(out) != len(prompts):
-                raise ValueError(f"judge returned {len(out)} outputs for {len(prompts)} prompts")
-        except Exception as exc:  # noqa: BLE001 - a judge failure must not stop training
-            log.warning("judge failed on %d prompts: %s", len(prompts), exc)
-            self.stats.failures += len(prompts)
-            out = [""] * len(prompts)
+            out = self._guarded(prompts, mt, temp)
+        except JudgeUnavailable as exc:
+            out = [exc] * len(prompts)
+        except Exception as exc:  # noqa: BLE001 - isolate the prompt(s) that fail
+            if len(prompts) == 1:
+                out = [exc]
+            else:
+                log.warning("judge failed on a batch of %d prompts (%s); asking one by one", len(prompts), exc)
+                out = []
+                for p in prompts:
+                    try:
+                        out += self._guarded([p], mt, temp)
+                    except Exception as one:  # noqa: BLE001
+                        out.append(one)
+        replies: list[str] = []
+        errors: list[str | None] = []
+        for o in out:
+            if isinstance(o, BaseException):
+                replies.append("")
+                errors.append(_one_line(o))
+            else:
+                replies.append(o if isinstance(o, str) else "")
+                errors.append(None if isinstance(o, str) else f"judge returned {type(o).__name__}, not text")
+        self.stats.failures += sum(e is not None for e in errors)
         self.stats.calls += 1
         self.stats.prompts += len(prompts)
         self.stats.seconds += time.perf_counter() - t0
+        return replies, errors
+
+    def _guarded(self, prompts: list[Prompt], max_tokens: int, temperature: float) -> list[Any]:
+        from r1repro.safety import DeadlineExceeded, deadline
+
+        try:
+            with deadline(self.timeout_s * len(prompts) if self.timeout_s else None):
+                out = list(self._complete(prompts, max_tokens, temperature))
+        except DeadlineExceeded:
+            raise JudgeError(f"judge timed out ({self.timeout_s:.3g}s per prompt, {len(prompts)} prompts)") from None
+        if len(out) != len(prompts):
+            raise JudgeError(f"judge returned {len(out)} outputs for {len(prompts)} prompts")
         return out
 
-    def _complete(self, prompts: list[Prompt], max_tokens: int, temperature: float) -> list[str]:
+    def check(self) -> None:
+        """Load the judge and ask it one question; raise `JudgeUnavailable` (one line) if it
+        cannot answer. Called before training so a missing model stops the run at setup."""
+        _, errors = self.complete_checked(["Is 2 + 2 = 4? Answer True or False."], max_tokens=2)
+        if errors[0] is not None:
+            raise JudgeUnavailable(f"the judge does not answer: {errors[0]}")
+
+    def _complete(self, prompts: list[Prompt], max_tokens: int, temperature: float) -> list[Any]:
         raise NotImplementedError
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    msg = text[0] if text else ""
+    if isinstance(exc, JudgeUnavailable | JudgeError):
+        return msg[:300]
+    return f"judge failed: {type(exc).__name__}: {msg}"[:300]
+
+
+def _sanitize_prompt(p: Any) -> Prompt:
+    from r1repro.components import sanitize_text
+
+    if isinstance(p, str):
+        return sanitize_text(p)
+    if isinstance(p, list):
+        return [
+            {**m, "content": sanitize_text(m["content"])} if isinstance(m, dict) and isinstance(m.get("content"), str)
+            else m
+            for m in p
+        ]  # fmt: skip
+    return sanitize_text(str(p))
 
 
 class StubJudge(Judge):
@@ -112,7 +199,13 @@ class TransformersJudge(Judge):
             if self._model is None:
                 from r1repro.models.tiny import load_policy
 
-                self._model, self._tok = load_policy(self.model_path, dtype=self.dtype, device=self.device)
+                try:
+                    self._model, self._tok = load_policy(self.model_path, dtype=self.dtype, device=self.device)
+                except Exception as exc:  # noqa: BLE001 - not cached, hub offline, bad folder
+                    raise JudgeUnavailable(
+                        f"judge model {self.model_path!r} could not be loaded: {type(exc).__name__}: "
+                        + (str(exc).strip().splitlines() or [""])[0]
+                    ) from exc
                 self._model.eval()
         return self._model, self._tok
 
@@ -170,9 +263,8 @@ class OpenAIJudge(Judge):
             except Exception as exc:  # noqa: BLE001
                 last = exc
                 time.sleep(min(2.0, 0.2 * 2**attempt))
-        self.stats.failures += 1
         log.warning("judge request failed after %d tries: %s", self.max_retries + 1, last)
-        return ""
+        raise JudgeError(f"judge request failed after {self.max_retries + 1} tries: {type(last).__name__}: {last}")
 
     def _complete(self, prompts, max_tokens, temperature):
         import httpx
@@ -180,7 +272,8 @@ class OpenAIJudge(Judge):
         headers = {"Authorization": f"Bearer {self.api_key}"}
         with httpx.Client(timeout=self.timeout_s, headers=headers) as client:
             with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-                return list(pool.map(lambda p: self._one(client, p, max_tokens, temperature), prompts))
+                futures = [pool.submit(self._one, client, p, max_tokens, temperature) for p in prompts]
+                return [f.exception() or f.result() for f in futures]
 
 
 def _as_text(p: Prompt) -> str:
@@ -206,4 +299,7 @@ def build_judge(spec: Any) -> Judge:
     backend = opts.pop("backend")
     if backend not in BACKENDS:
         raise ValueError(f"unknown judge backend {backend!r}; choose one of {sorted(BACKENDS)}")
-    return BACKENDS[backend](**opts)
+    try:
+        return BACKENDS[backend](**opts)
+    except (TypeError, ValueError, ImportError, AttributeError) as exc:
+        raise ValueError(f"bad {backend!r} judge spec {opts}: {type(exc).__name__}: {exc}") from None

@@ -184,7 +184,12 @@ class Registry:
             return
         table = self.entries[kind]
         if (kind, cname) in self.duplicates:
-            self.duplicates[(kind, cname)].append(plugin)
+            owners = self.duplicates[(kind, cname)]
+            self.errors.append(PluginError(
+                plugin, f"{kind} registration",
+                f"{kind} '{cname}' is already registered by plugin(s) {', '.join(repr(p) for p in owners)}; "
+                f"plugin '{plugin}' registered it again"))  # fmt: skip
+            owners.append(plugin)
             return
         if cname in table:
             first = table.pop(cname).plugin
@@ -217,6 +222,7 @@ class Registry:
 
             self.add_plugin(builtin, BUILTIN_PLUGIN, "r1repro", _version("r1repro"))
         seen: set[str] = set(self.plugins)
+        owners = _entry_point_owners()
         for ep in _entry_points():
             if ep.name in seen:
                 continue
@@ -224,6 +230,15 @@ class Registry:
             dist = getattr(ep, "dist", None)
             dist_name = getattr(dist, "name", "") if dist else ""
             version = getattr(dist, "version", "") if dist else ""
+            if len(owners.get(ep.name, ())) > 1:
+                # two distributions claim one plugin name: loading either would silently
+                # shadow the other, so neither is loaded until one is renamed or uninstalled
+                dists = " and ".join(f"'{d}' ({v})" for d, v in owners[ep.name])
+                self.errors.append(PluginError(
+                    ep.name, "entry point",
+                    f"plugin name '{ep.name}' is claimed by distributions {dists}; neither is loaded "
+                    f"until one is uninstalled or renames its '{ENTRY_POINT_GROUP}' entry point"))  # fmt: skip
+                continue
             try:
                 module = ep.load()
             except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the others
@@ -290,9 +305,9 @@ class Registry:
         if inspect.isclass(obj):
             try:
                 inst = obj(**kwargs)
-            except TypeError as exc:
+            except (TypeError, ValueError) as exc:  # an unknown or rejected option: one clear line
                 raise ComponentLoadError(
-                    f"could not build {kind} '{name}' with options {kwargs}: {exc}"
+                    f"could not build {kind} '{name}' with options {kwargs}: {type(exc).__name__}: {exc}"
                 ) from exc
             _set_name(inst, name)
             return inst
@@ -356,6 +371,21 @@ def _entry_points() -> Iterable[metadata.EntryPoint]:
         return metadata.entry_points(group=ENTRY_POINT_GROUP)
     except TypeError:  # Python < 3.10 API
         return metadata.entry_points().get(ENTRY_POINT_GROUP, [])  # type: ignore[attr-defined]
+
+
+def _entry_point_owners() -> dict[str, list[tuple[str, str]]]:
+    """Plugin name -> the distinct (distribution, version) pairs whose entry point claims it.
+
+    Why: `importlib.metadata` lists an entry point of every distribution on ``sys.path``;
+    keeping only the first of two same-named ones let a second distribution replace an
+    installed plugin without a word (which one wins depends on path order)."""
+    owners: dict[str, list[tuple[str, str]]] = {}
+    for ep in _entry_points():
+        dist = getattr(ep, "dist", None)
+        key = (getattr(dist, "name", "") or "?", getattr(dist, "version", "") or "?") if dist else ("?", "?")
+        if key not in owners.setdefault(ep.name, []):
+            owners[ep.name].append(key)
+    return owners
 
 
 def _version(dist: str) -> str:

@@ -160,3 +160,17 @@ def use_pool_in_child(x: int) -> list[int | None]:
     from r1repro.safety import get_pool
 
     return get_pool().map_guarded(double, [(x,)], timeout_s=30)
+
+
+class RaisingReward(Reward):
+    """An isolated reward whose check raises on the response "boom" (the worker pool must
+    hand back the real exception, and only that sample fails)."""
+
+    name = "testing.raise"
+    isolate = True
+    timeout_s = 10.0
+
+    def score_one(self, sample):
+        if sample.response == "boom":
+            raise ValueError("boom in a worker")
+        return 1.0

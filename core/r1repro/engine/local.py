@@ -108,6 +108,9 @@ class LocalEngine:
         self.eval_reward = (
             reg.build("reward", cfg.eval.reward) if cfg.eval.reward is not None else self.reward
         )
+        for reward in {id(self.reward): self.reward, id(self.eval_reward): self.eval_reward}.values():
+            if callable(getattr(reward, "preflight", None)):
+                reward.preflight()  # a judge that cannot load or answer: refuse to train (RewardUnavailable)
         self.rollout_strategy = reg.build("rollout", cfg.rollout.strategy)
         self.environment = (
             reg.build("environment", cfg.rollout.environment) if cfg.rollout.environment else None

@@ -278,6 +278,9 @@ def run_reproduction(
 
         return launch_paper_scale(name, cfg, repro, dry_run=dry_run, registry=reg)
 
+    from r1repro.repro.preflight import check_before_run
+
+    check_before_run(name, scale, cfg, repro, reg)  # bad overrides or missing data: stop before any I/O
     out = runs_dir() / name / (run_id or new_run_id(scale))
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg))

@@ -197,7 +197,8 @@ class TinyVReward(Reward):
         self.timeout_s = float(timeout_s)
         self.name = name or f"tinyv.{mode}"
         self._rule = None
-        self._judge = None
+        # built now (no model is loaded yet) so a bad judge spec fails when the reward is built
+        self._judge = build_verifier_judge(self.judge_spec)
         self._stats = {"samples": 0, "routed": 0, "prompts": 0, "llm_seconds": 0.0, "rule_seconds": 0.0,
                        "failures": 0}  # fmt: skip
 
@@ -256,8 +257,9 @@ class TinyVReward(Reward):
                 routed.append(i)
         prompts = [templates.verifier_messages(self.question(samples[i]), str(samples[i].ground_truth),
                                                answers[i], self.spec.template) for i in routed]  # fmt: skip
-        verdicts = self.verify(prompts)
+        verdicts, errors = self.verify_checked(prompts)
         llm: dict[int, int | None] = dict(zip(routed, verdicts))
+        judge_errors: dict[int, str] = {i: e for i, e in zip(routed, errors) if e is not None}
         t2 = time.perf_counter()
 
         out = []
@@ -283,6 +285,10 @@ class TinyVReward(Reward):
             }
             if "error" in r.info:
                 info["rule_error"] = r.info["error"]
+            if i in judge_errors:  # a judge failure is an error, never a "False" verdict
+                info["error"] = judge_errors[i]
+                info["correct"] = rule_ok if self.mode == "addon" else False
+                score = self.failure_score
             out.append(RewardResult(score, info))
         self._stats["samples"] += len(samples)
         self._stats["routed"] += len(routed)
@@ -291,9 +297,15 @@ class TinyVReward(Reward):
         return out
 
     def verify(self, prompts: list[list[dict]]) -> list[int | None]:
-        """One judge call for all prompts (duplicates once); failed replies ("") retried."""
+        """The verdicts of `verify_checked` (None where the judge failed)."""
+        return self.verify_checked(prompts)[0]
+
+    def verify_checked(self, prompts: list[list[dict]]) -> tuple[list[int | None], list[str | None]]:
+        """(verdicts, errors): one judge call for all prompts (duplicates once); failed
+        replies (an error or "") retried. A prompt still failing after the retries has
+        verdict None and its error; an empty reply that never errored parses as 0 (official)."""
         if not prompts:
-            return []
+            return [], []
         keys = [p[-1]["content"] for p in prompts]
         unique: dict[str, int] = {}
         for k in keys:
@@ -301,19 +313,22 @@ class TinyVReward(Reward):
         order = list(unique)
         first = {k: prompts[i] for i, k in reversed(list(enumerate(keys)))}
         batch = [first[k] for k in order]
-        replies = self.judge.complete(batch, max_tokens=self.max_tokens, temperature=self.temperature)
+        replies, errors = self.judge.complete_checked(batch, max_tokens=self.max_tokens,
+                                                      temperature=self.temperature)  # fmt: skip
         self._stats["prompts"] += len(batch)
         for _attempt in range(self.retries):
-            failed = [j for j, r in enumerate(replies) if not r]
-            if not failed:
-                break
+            failed = [j for j, (r, e) in enumerate(zip(replies, errors)) if e is not None or not r]
+            if not failed or any(e is not None and e.startswith("judge model") for e in errors):
+                break  # nothing to retry, or the model cannot load: retrying cannot help
             self._stats["failures"] += len(failed)
-            again = self.judge.complete([batch[j] for j in failed], max_tokens=self.max_tokens,
-                                        temperature=self.temperature + templates.RETRY_TEMPERATURE_BUMP)  # fmt: skip
-            for j, r in zip(failed, again):
-                replies[j] = r
-        parsed = [templates.parse_verdict(r, think=self.think) for r in replies]
-        return [parsed[unique[k]] for k in keys]
+            again, again_err = self.judge.complete_checked(
+                [batch[j] for j in failed], max_tokens=self.max_tokens,
+                temperature=self.temperature + templates.RETRY_TEMPERATURE_BUMP)  # fmt: skip
+            for j, r, e in zip(failed, again, again_err):
+                replies[j], errors[j] = r, e
+        parsed = [None if e is not None else templates.parse_verdict(r, think=self.think)
+                  for r, e in zip(replies, errors)]  # fmt: skip
+        return [parsed[unique[k]] for k in keys], [errors[unique[k]] for k in keys]
 
     def consume_stats(self) -> dict[str, float]:
         s = self._stats
