@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from r1repro.sandbox import SandboxWarning, run_sandboxed
+from r1repro import sandbox
+from r1repro.sandbox import SandboxWarning, _own_cgroups, run_sandboxed
 
 JAIL = ("pidns", "netns", "mountns", "uid")
 
@@ -292,6 +293,53 @@ def test_endless_output_is_capped_and_the_caller_stays_small():
 def test_memory_limit_binds():
     r = run_sandboxed("x = bytearray(2_000_000_000)", memory_mb=256)
     assert not r.ok and "MemoryError" in r.stderr
+
+
+def test_total_memory_of_the_jail_is_capped(layers):
+    """Six processes of 120 MB each fit their own 256 MB limit but not the jail's 300 MB."""
+    need(layers, "cgroup")
+    code = """
+import os, time
+kids = []
+for _ in range(6):
+    pid = os.fork()
+    if pid == 0:
+        block = b"x" * (120 * 1024 * 1024)
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+print(sorted(os.waitstatus_to_exitcode(os.waitpid(k, 0)[1]) for k in kids))
+"""
+    r = run_sandboxed(code, memory_mb=256, memory_total_mb=300, timeout_s=10)
+    assert r.returncode == -9 or "-9" in r.stdout, (r.stdout, r.stderr)
+    bases = [Path("/sys/fs/cgroup", c, p.lstrip("/")) for c, p in _own_cgroups().items()]
+    leftovers = [d for base in bases if base.is_dir() for d in base.glob("r1repro-sbx-*")]
+    assert not [d for d in leftovers if time.time() - d.stat().st_mtime > 60]  # removed after each call
+
+
+def test_a_non_root_caller_gets_the_jail_through_a_user_namespace(tmp_path):
+    """As a plain user (uid 65534 here), the same layers come from an unprivileged user namespace."""
+    python = "/usr/bin/python3"
+    if os.geteuid() != 0 or not os.access(python, os.X_OK):
+        pytest.skip("needs root (to become a plain user) and a system /usr/bin/python3")
+    module = Path(sandbox.__file__)
+    script = f"""
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("sbx", {str(module)!r})
+sbx = sys.modules["sbx"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sbx)
+r = sbx.run_sandboxed("import os; print(os.getuid()); open('/etc/passwd').read()")
+print(json.dumps({{"layers": r.layers, "missing": r.missing, "stdout": r.stdout, "stderr": r.stderr}}))
+"""
+    proc = subprocess.run([python, "-I", "-c", script], capture_output=True, text=True, timeout=60, cwd="/",
+                          user=65534, group=65534, extra_groups=[])  # fmt: skip
+    if proc.returncode != 0:
+        pytest.skip(f"a plain user cannot run the sandbox module here: {proc.stderr.strip()[-300:]}")
+    result = json.loads(proc.stdout)
+    if "userns" not in result["layers"]:
+        pytest.skip(f"this machine does not permit unprivileged user namespaces: {result['missing']}")
+    assert set(JAIL) <= set(result["layers"]), result
+    assert result["stdout"].strip() == "65534", result
 
 
 # ------------------------------------------------------------------------ API

@@ -335,6 +335,18 @@ def refuse_if_missing(cfg: dict, active: set[str]) -> None:
         os._exit(125)
 
 
+def join_cgroups(cfg: dict) -> None:
+    """Move into the call's cgroups first, so every process of the jail is counted there."""
+    try:
+        if not cfg["cgroup_procs"]:
+            raise OSError(cfg["cgroup_why"] or "no cgroup")
+        for procs in cfg["cgroup_procs"]:
+            _write(procs, str(os.getpid()), None)
+        report(layer="cgroup")
+    except OSError as exc:
+        report(missing="cgroup", why=str(exc))
+
+
 def sweep(uid: int) -> None:
     """Become ``uid`` and SIGKILL every process it may signal: all of that uid's processes."""
     os.setresgid(uid, uid, uid)
@@ -357,6 +369,7 @@ def main() -> None:
         cfg = json.load(fh)
     if os.getppid() != cfg["caller_pid"]:
         os._exit(125)
+    join_cgroups(cfg)
     report(layer="session")
     report(layer="rlimits")
     report(layer="no_new_privs")

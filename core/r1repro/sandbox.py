@@ -95,6 +95,7 @@ def run_sandboxed(
     disk_mb: int = 64,
     fsize_mb: int = 16,
     max_processes: int = 64,
+    memory_total_mb: int | None = None,
     cpu_s: int | None = None,
     ro_paths: Sequence[str] = (),
     require: Sequence[str] = (),
@@ -106,7 +107,8 @@ def run_sandboxed(
     ``argv[0]`` must live under ``/usr`` or one of them). ``memory_mb`` is the address-space
     limit per process, ``max_processes`` the process limit, ``cpu_s`` the CPU-time limit per
     process (default: ``timeout_s`` + 1), ``disk_mb`` the private directory's size,
-    ``fsize_mb`` the largest file. Never raises on model input: a bad request or a jail that
+    ``fsize_mb`` the largest file, ``memory_total_mb`` the memory of the whole jail where a
+    memory cgroup is available (default ``2 * memory_mb + disk_mb``). Never raises on model input: a bad request or a jail that
     cannot start is a result with ``ok=False`` and a one-line ``stderr``.
     """
     try:
@@ -121,6 +123,7 @@ def run_sandboxed(
     limits = {"memory_mb": int(memory_mb), "fsize_mb": int(fsize_mb), "max_processes": int(max_processes),
               "cpu_s": int(cpu_s or max(1, int(timeout_s) + 1)), "disk_mb": int(disk_mb),
               "shm_mb": max(1, min(16, int(disk_mb)))}  # fmt: skip
+    limits["memory_total_mb"] = int(memory_total_mb or 2 * limits["memory_mb"] + limits["disk_mb"])
     return _run(request, limits, stdin_bytes, float(timeout_s), int(output_limit))
 
 
@@ -181,7 +184,7 @@ def _check_files(files: Mapping | None) -> None:
             raise TypeError(f"content of {name!r} is not str or bytes")
 
 
-def _stage(request: _Request, limits: dict, uid: int) -> str:
+def _stage(request: _Request, limits: dict, uid: int, cgroups: tuple[list[str], str]) -> str:
     """A caller-only directory with the jail's config and the files to place in it."""
     stage = tempfile.mkdtemp(prefix="r1repro-sbx-")
     files = dict(request.files)
@@ -208,6 +211,8 @@ def _stage(request: _Request, limits: dict, uid: int) -> str:
             "PYTHONHASHSEED": "0",
         },
         "uid": uid,
+        "cgroup_procs": [os.path.join(d, "cgroup.procs") for d in cgroups[0]],
+        "cgroup_why": cgroups[1],
         "caller_pid": os.getpid(),
         "namespaces": os.environ.get("R1REPRO_SANDBOX_NAMESPACES", "1") != "0",
     }
@@ -223,7 +228,8 @@ def _env_required() -> set[str]:
 
 def _run(request: _Request, limits: dict, stdin: bytes, timeout_s: float, output_limit: int) -> SandboxResult:
     uid = 1_000_000 + secrets.randbelow(1 << 24)  # fresh per call: its processes are only ours
-    stage = _stage(request, limits, uid)
+    cgroups = _make_cgroups(limits)
+    stage = _stage(request, limits, uid, cgroups)
     status_r, status_w = os.pipe()
     try:
         try:
@@ -243,6 +249,59 @@ def _run(request: _Request, limits: dict, stdin: bytes, timeout_s: float, output
     finally:
         os.close(status_r)
         shutil.rmtree(stage, ignore_errors=True)
+        _remove_cgroups(cgroups[0])
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controller -> this process's cgroup path ("" is the unified v2 hierarchy)."""
+    own = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            own[controller] = path
+    return own
+
+
+def _make_cgroups(limits: dict) -> tuple[list[str], str]:
+    """Fresh cgroups capping the whole jail's memory and process count: (dirs, why not)."""
+    if os.geteuid() != 0:
+        return [], "not root"
+    name = f"r1repro-sbx-{secrets.token_hex(6)}"
+    memory, pids = (
+        limits["memory_total_mb"] * 1024 * 1024,
+        limits["max_processes"] + 2,
+    )  # + the two jail halves
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):  # unified (v2) hierarchy
+        plan = [("", {"memory.max": memory, "pids.max": pids})]
+    else:
+        plan = [("memory", {"memory.limit_in_bytes": memory}), ("pids", {"pids.max": pids})]
+    dirs: list[str] = []
+    try:
+        own = _own_cgroups()
+        for controller, settings in plan:
+            mount = os.path.join("/sys/fs/cgroup", controller)
+            path = os.path.join(mount, own[controller].lstrip("/"), name)
+            os.mkdir(path)
+            dirs.append(path)
+            for key, value in settings.items():
+                Path(path, key).write_text(str(value))
+    except (OSError, KeyError, ValueError) as exc:
+        _remove_cgroups(dirs)
+        return [], f"cannot create a cgroup: {exc}"
+    return dirs, ""
+
+
+def _remove_cgroups(dirs: Sequence[str]) -> None:
+    """Remove the call's cgroups once their processes are gone (a killed task lingers briefly)."""
+    for path in reversed(dirs):
+        for _ in range(50):
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
 
 
 class _Pump:
