@@ -242,6 +242,7 @@ def jail_init(stage: str, cfg: dict, alive_r: int, drop_to: tuple[int, int] | No
     build_root(stage, cfg)
     _check(_libc.sethostname(b"sandbox", 7), "sethostname")
     report(layer="mountns")
+    report(started=True)
     child = os.fork()
     if child == 0:
         exec_program(cfg, "/sandbox", drop_to)
@@ -325,6 +326,7 @@ def run_without_namespaces(stage: str, cfg: dict) -> None:
     owner = drop_to or (os.getuid(), os.getgid())
     _copy_files(os.path.join(stage, "files"), work, *owner)
     cfg["env"].update(HOME=work, TMPDIR=work)
+    report(started=True)
     exec_program(cfg, work, drop_to)
 
 

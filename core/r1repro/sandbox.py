@@ -52,6 +52,8 @@ _PATH = "/usr/local/bin:/usr/bin:/bin"
 #: the layers whose absence is warned about (the rest are always present)
 ESSENTIAL_LAYERS = ("uid", "pidns", "netns", "mountns")
 _CHUNK = 65536
+#: the most a jail's setup may take before the program's own ``timeout_s`` starts
+SETUP_GRACE_S = 10.0
 _log = logging.getLogger(__name__)
 
 
@@ -243,7 +245,7 @@ def _run(request: _Request, limits: dict, stdin: bytes, timeout_s: float, output
         finally:
             os.close(status_w)
         pump = _Pump(proc, stdin, status_r, output_limit)
-        killed = pump.run(time.monotonic() + timeout_s)
+        killed = pump.run(timeout_s)
         _kill_tree(proc)
         return _result(pump, proc, killed, uid)
     finally:
@@ -324,11 +326,18 @@ class _Pump:
         else:
             proc.stdin.close()
 
-    def run(self, deadline: float) -> str | None:
-        """Pump until every pipe is closed; the reason to kill the jail, or None."""
+    def run(self, timeout_s: float) -> str | None:
+        """Pump until every pipe is closed; the reason to kill the jail, or None.
+
+        The clock is the program's: it restarts when the jail reports the program starting,
+        so a slow jail setup on a loaded machine (itself capped at `SETUP_GRACE_S`) does not
+        eat the program's time.
+        """
+        self.timeout_s = timeout_s
+        self.deadline = time.monotonic() + timeout_s + SETUP_GRACE_S
         try:
             while self.sel.get_map():
-                remaining = deadline - time.monotonic()
+                remaining = self.deadline - time.monotonic()
                 if remaining <= 0:
                     return "timeout"
                 for key, _ in self.sel.select(min(remaining, 0.2)):
@@ -351,6 +360,8 @@ class _Pump:
             self.sel.unregister(fd)
             return None
         if fd == self.status_fd:
+            if b'"started"' in chunk and b'"started"' not in self.status:
+                self.deadline = time.monotonic() + self.timeout_s
             self.status += chunk[: max(0, _CHUNK - len(self.status))]
             return None
         buf = self.out[fd]
