@@ -124,8 +124,8 @@ def compute_advantage(
     """
     if name == "gae":
         raise NotImplementedError(
-            "GAE needs a value model; the local engine trains critic-free estimators only. "
-            "Use scale=paper for PPO with a critic, or add a value head in engine/local.py."
+            "GAE needs a value model: the local engine computes it with its critic "
+            "(r1repro.engine.value.gae), not through this critic-free dispatch."
         )
     fn = get_estimator(name, options)
     if name == "grpo":

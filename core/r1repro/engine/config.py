@@ -92,6 +92,21 @@ class ActorConfig:
 
 
 @dataclass
+class CriticConfig:
+    """The value model of PPO with a critic (used when ``algorithm.adv_estimator=gae``; see
+    `r1repro.engine.value`). Names follow verl's ``critic`` section."""
+
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 0  # linear lr warm-up (optimiser steps)
+    grad_clip: float = 1.0
+    cliprange_value: float = 0.5
+    loss_agg_mode: str = "token-mean"
+    ppo_epochs: int | None = None  # None = the actor's
+    head_init_std: float = 0.0  # value head weights (0: every value starts at the head's bias, 0)
+
+
+@dataclass
 class EvalConfig:
     dataset: Any = None  # defaults to data.dataset
     split: str = "test"
@@ -117,6 +132,7 @@ class TrainerConfig:
     threads: int | None = None
     device: str = "auto"
     log_samples: int = 2  # responses printed into samples.jsonl per step
+    critic_warmup: int = 0  # PPO with a critic: the first steps train only the critic (verl's name)
 
 
 @dataclass
@@ -128,6 +144,7 @@ class EngineConfig:
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
     actor: ActorConfig = field(default_factory=ActorConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    critic: CriticConfig = field(default_factory=CriticConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     callbacks: list[Any] = field(default_factory=list)
 
