@@ -125,6 +125,12 @@ class LocalEngine:
         loss_fn = algos.core_algos().get_policy_loss_fn(cfg.actor.policy_loss)
         opts = dict(cfg.actor.policy_loss_options or {})
         self.policy_loss_fn = (lambda *a, **k: loss_fn(*a, **k, **opts)) if opts else loss_fn
+        self.critic = None
+        if cfg.algorithm.adv_estimator == "gae":  # PPO with a value model (engine/value.py)
+            from r1repro.engine.value import Critic
+
+            epochs = cfg.critic.ppo_epochs or cfg.actor.ppo_epochs
+            self.critic = Critic(self.model, cfg.critic, epochs, self.mini_batch, n, cfg.trainer.seed)
         from verl.utils.torch_functional import entropy_from_logits, logprobs_from_logits
 
         self._logprobs_from_logits, self._entropy_from_logits = logprobs_from_logits, entropy_from_logits
@@ -138,7 +144,7 @@ class LocalEngine:
             self.optimizer, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0
         )
         self.components = _stateful_components(
-            [self.reward, self.eval_reward, self.rollout_strategy, self.environment, self.dataset]
+            [self.reward, self.eval_reward, self.rollout_strategy, self.environment, self.dataset, self.critic]
         )
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = MetricsLog(self.out_dir, tensorboard=cfg.trainer.tensorboard)
@@ -257,14 +263,25 @@ class LocalEngine:
             rewards = rewards - cfg.algorithm.kl_coef * kl
             kl_metrics["actor/reward_kl"] = float((kl.sum(-1) / mask.sum(-1).clamp(min=1)).mean())
         side_info = side_information(samples, results)
-        adv, _ = algos.compute_advantage(
-            cfg.algorithm.adv_estimator, rewards, mask, index, self.algo_cfg, side_info,
-            dict(cfg.algorithm.estimator_options or {}),
-        )  # fmt: skip
+        if self.critic is not None:  # GAE on the critic's values (observation tokens skipped)
+            from r1repro.engine.value import gae, value_metrics
+
+            values = self.critic.values(batch)
+            adv, returns = gae(rewards, values, mask, cfg.algorithm.gamma, cfg.algorithm.lam)
+        else:
+            adv, _ = algos.compute_advantage(
+                cfg.algorithm.adv_estimator, rewards, mask, index, self.algo_cfg, side_info,
+                dict(cfg.algorithm.estimator_options or {}),
+            )  # fmt: skip
         t3 = time.perf_counter()
 
-        # 4. policy update
-        upd = self.update(batch, adv, old_logp, ref_logp, step)
+        # 4. critic update (PPO with a value model), then the policy (not during critic warm-up)
+        upd = {}
+        if self.critic is not None:
+            upd.update(self.critic.update(batch, values, returns, step))
+            upd.update(value_metrics(values, returns, mask))
+        if self.critic is None or step > cfg.trainer.critic_warmup:
+            upd.update(self.update(batch, adv, old_logp, ref_logp, step))
         t4 = time.perf_counter()
 
         # 5. metrics
