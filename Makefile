@@ -15,6 +15,7 @@ PAPER   ?=
 SCALE   ?= cpu
 ARGS    ?=
 DRY_RUN ?=
+PROFILE ?=
 NAME    ?=
 PYTEST_ARGS ?=
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
@@ -22,10 +23,11 @@ export TRANSFORMERS_VERBOSITY := error
 export TOKENIZERS_PARALLELISM := false
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::FutureWarning
 
-.PHONY: help install test reproduce bench lint format new-plugin list clean
+.PHONY: help install test reproduce results bench lint format new-plugin list clean
 
 help:
-	@echo "make reproduce PAPER=<name> [SCALE=cpu|paper] [DRY_RUN=1] [ARGS='hydra overrides']"
+	@echo "make reproduce PAPER=<name> [PROFILE=quick|full] [SCALE=cpu|paper] [DRY_RUN=1] [ARGS='hydra overrides']"
+	@echo "make results [CHECK=1]   README result tables from the latest full-profile runs"
 	@echo "make test | bench | lint | list | new-plugin NAME=<paper> | install | clean"
 
 $(STAMP): pyproject.toml core/constraints.txt $(PLUGIN_TOMLS) tests/toy_plugin/pyproject.toml
@@ -43,7 +45,11 @@ test: install
 
 reproduce: install
 	@test -n "$(PAPER)" || { echo "usage: make reproduce PAPER=<name> [SCALE=cpu|paper] [DRY_RUN=1] [ARGS='...']"; exit 2; }
-	$(VENV)/bin/r1repro reproduce $(PAPER) --scale $(SCALE) $(if $(DRY_RUN),--dry-run) $(ARGS)
+	$(VENV)/bin/r1repro reproduce $(PAPER) --scale $(SCALE) $(if $(PROFILE),--profile $(PROFILE)) $(if $(DRY_RUN),--dry-run) $(ARGS)
+
+# README result tables from each paper's latest full-profile run (CHECK=1: fail if stale)
+results: install
+	$(VENV)/bin/r1repro results $(if $(CHECK),--check)
 
 bench: install
 	$(PIP) install -q --disable-pip-version-check -c core/constraints.txt -e ".[bench]"

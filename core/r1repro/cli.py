@@ -30,6 +30,8 @@ examples:
                                                  score a JSONL of samples with any registered reward
   r1repro train reward=core.exact_match trainer.total_steps=20
                                                  one local-engine run with dotted overrides
+  r1repro reproduce tinyv --profile full        5 seeds: the run README tables come from
+  r1repro results [--check]                      README result tables from the latest full-profile runs
   r1repro new-plugin mypaper                     scaffold plugins/mypaper (pyproject, hooks, README, test)
 """
 
@@ -66,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("--run-id", help="reuse a run folder (finished arms are resumed from their checkpoints)")
     rp.add_argument("--quiet", action="store_true")
+    rp.add_argument("--profile", choices=["quick", "full"], help="quick (default: the config's seeds, else 3) or "
+                    "full (5 seeds, for README tables); an explicit seeds=[...] override wins")  # fmt: skip
     rp.add_argument(
         "overrides", nargs="*", help="hydra overrides, e.g. seeds=[0,1] engine.trainer.total_steps=10"
     )
@@ -91,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
                         "engine; arguments are dotted overrides of r1repro.engine.config.EngineConfig.")  # fmt: skip
     tr.add_argument("overrides", nargs="*")
     tr.add_argument("--config", help="YAML file with an engine config to start from")
+
+    rs = sub.add_parser("results", help="regenerate README result tables from full-profile runs",
+                        description="For every reproduction, take its latest full-profile report under "
+                        "runs/<paper>/ (or the run folders / results.json given) and regenerate the plugin README's "
+                        "and the top README's sections between <!-- results:begin --> and <!-- results:end -->.")  # fmt: skip
+    rs.add_argument("reports", nargs="*", help="run folders or results.json files to use instead of the latest")
+    rs.add_argument("--runs", help="runs folder (default: R1REPRO_RUNS or <repo>/runs)")
+    rs.add_argument("--root", help="repository root (default: this checkout)")
+    rs.add_argument("--check", action="store_true", help="change nothing; exit 1 if a README is stale")
 
     npl = sub.add_parser("new-plugin", help="scaffold a new paper plugin", description="Create plugins/<name>/ "
                          "with pyproject.toml (entry point), hooks, reward/templates/data modules, README "
@@ -134,7 +147,7 @@ def cmd_reproduce(args) -> int:
     from r1repro.repro.run import run_reproduction
 
     summary = run_reproduction(args.paper, scale=args.scale, overrides=args.overrides, run_id=args.run_id,
-                               dry_run=args.dry_run, quiet=args.quiet)  # fmt: skip
+                               dry_run=args.dry_run, quiet=args.quiet, profile=args.profile)  # fmt: skip
     if args.scale == "cpu":
         print(f"\nreport: {summary['report']}")
         for cid, v in summary["verdicts"].items():
@@ -227,6 +240,21 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_results(args) -> int:
+    from r1repro.paths import repo_root, runs_dir
+    from r1repro.repro.results import update_results
+
+    root = Path(args.root) if args.root else repo_root()
+    if root is None:
+        raise FileNotFoundError("r1repro results: run it from a checkout of r1repro (or pass --root)")
+    stale = update_results(root, Path(args.runs) if args.runs else runs_dir(), [Path(p) for p in args.reports],
+                           check=args.check)  # fmt: skip
+    if args.check and stale:
+        print("stale: " + ", ".join(str(p) for p in stale) + " (run `make results`)", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_new_plugin(args) -> int:
     from r1repro.scaffold import create_plugin
 
@@ -238,7 +266,7 @@ def cmd_new_plugin(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"list": cmd_list, "reproduce": cmd_reproduce, "score": cmd_score, "train": cmd_train,
-                "new-plugin": cmd_new_plugin}  # fmt: skip
+                "new-plugin": cmd_new_plugin, "results": cmd_results}  # fmt: skip
     if args.command is None:
         _parser().print_help()
         return 0

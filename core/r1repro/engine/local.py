@@ -66,6 +66,7 @@ class LocalEngine:
         )
         self.quiet = quiet
         self._ready = False
+        self.last_eval_items: dict[str, dict[str, float]] = {}
 
     # =================================================================== set-up
     def setup(self) -> LocalEngine:
@@ -160,6 +161,7 @@ class LocalEngine:
         t_start = time.time()
         if start == 0 and self.eval_rows:
             self.metrics.write(0, self.evaluate())
+            self.metrics.write_items(0, self.last_eval_items)
         steps = range(start + 1, cfg.trainer.total_steps + 1)
         bar = _progress(steps, disable=self.quiet or not cfg.trainer.progress, desc=str(self.out_dir.name))
         last_eval: dict[str, float] = {}
@@ -172,6 +174,7 @@ class LocalEngine:
             if self.eval_rows and (due or step == cfg.trainer.total_steps):
                 last_eval = self.evaluate()
                 metrics.update(last_eval)
+                self.metrics.write_items(step, self.last_eval_items)
             self.metrics.write(step, metrics)
             if hasattr(bar, "set_postfix"):
                 post = {"reward": f"{metrics.get('reward/mean', float('nan')):.3f}"}
@@ -400,8 +403,8 @@ class LocalEngine:
         c = self.cfg.eval
         if c.n < 1:
             raise ValueError(f"eval.n must be >= 1, got {c.n}")
-        _, samples = self.generate_samples(rows, c.n, step=10**7 + self.step, temperature=c.temperature,
-                                           max_new_tokens=c.max_new_tokens, evaluation=True)  # fmt: skip
+        trajs, samples = self.generate_samples(rows, c.n, step=10**7 + self.step, temperature=c.temperature,
+                                               max_new_tokens=c.max_new_tokens, evaluation=True)  # fmt: skip
         results = (reward or self.eval_reward)(samples)
         out = {
             f"{prefix}/score": float(np.mean([r.score for r in results])),
@@ -414,6 +417,7 @@ class LocalEngine:
         if len(by_domain) > 1:
             for d, vals in by_domain.items():
                 out[f"{prefix}/correct@{d}"] = float(np.mean(vals))
+        self.last_eval_items = eval_items(trajs, samples, results, prefix, per_domain=len(by_domain) > 1)
         for k, v in _mean_numeric_info(results).items():
             out[f"{prefix}/{k}"] = v
         return out
@@ -582,6 +586,22 @@ def summarize_rollouts(trajs, samples, results) -> dict[str, float]:
     return m
 
 
+def eval_items(
+    trajs, samples, results, prefix: str = "eval", per_domain: bool = False
+) -> dict[str, dict[str, float]]:
+    """Per-prompt values of the evaluation metrics (each averaged over the prompt's samples), keyed
+    by row id: the items whose spread is the evaluation-sampling error of the metric."""
+    acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for t, s, r in zip(trajs, samples, results):
+        item = str(t.row.id)
+        acc[f"{prefix}/correct"][item].append(float(is_correct(r)))
+        acc[f"{prefix}/score"][item].append(float(r.score))
+        acc[f"{prefix}/response_length"][item].append(float(s.length))
+        if per_domain:
+            acc[f"{prefix}/correct@{s.domain}"][item].append(float(is_correct(r)))
+    return {k: {i: float(np.mean(v)) for i, v in by.items()} for k, by in acc.items()}
+
+
 def _mean_numeric_info(results: Sequence[RewardResult]) -> dict[str, float]:
     vals: dict[str, list[float]] = defaultdict(list)
     for r in results:
@@ -636,6 +656,7 @@ class MetricsLog:
     def __init__(self, out_dir: Path, tensorboard: bool = False) -> None:
         self.path = out_dir / "metrics.jsonl"
         self.samples_path = out_dir / "samples.jsonl"
+        self.items_path = out_dir / "eval_items.jsonl"
         self.tb = None
         if tensorboard:
             try:
@@ -655,6 +676,12 @@ class MetricsLog:
             for k, v in clean.items():
                 self.tb.add_scalar(k, v, step)
 
+    def write_items(self, step: int, items: dict[str, dict[str, float]]) -> None:
+        """Per-prompt evaluation values of one evaluation (``eval_items.jsonl``; see `eval_items`)."""
+        if items:
+            with self.items_path.open("a") as f:
+                f.write(json.dumps({"step": step, "items": items}) + "\n")
+
     def write_samples(self, step: int, samples: Sequence[Sample], results: Sequence[RewardResult]) -> None:
         if not samples:
             return
@@ -667,7 +694,7 @@ class MetricsLog:
 
     def truncate(self, step: int) -> None:
         """Drop lines of steps after ``step`` (a resumed run rewrites them)."""
-        for path in (self.path, self.samples_path):
+        for path in (self.path, self.samples_path, self.items_path):
             if not path.exists():
                 continue
             keep = [

@@ -86,37 +86,22 @@ def write_report(run, judgements, wall_time_s: float) -> Path:
         lines.append(f"Paper: {paper}")
     lines += [
         "",
-        f"- run: `{run.out_dir.name}` — scale **{run.scale}**, seeds {run.seeds}, arms {run.arms or '—'}",
+        f"- run: `{run.out_dir.name}` — scale **{run.scale}**, profile **{run.profile}**, seeds {run.seeds} "
+        f"(each seed: its own model init, SFT warm start and data order), arms {run.arms or '—'}",
         f"- wall time: {wall_time_s / 60:.1f} min on {env.get('cpus')} CPU cores"
         + (" + CUDA" if env.get("cuda") else "")
         + f"; r1repro {env.get('r1repro', '?')}, verl {env.get('verl', '?')}, torch {env.get('torch', '?')}"
         + (f", commit {env['git_commit']}" if env.get("git_commit") else ""),
         f"- date: {time.strftime('%Y-%m-%d %H:%M')}",
+        f"- pre-registration: sha256 of claims.yaml `{(run.hashes.get('claims_sha256') or '—')[:16]}`, "
+        f"of the composed config `{(run.hashes.get('config_sha256') or '—')[:16]}`",
         "",
     ]
     if meta.get("scale_note"):
         lines += [f"> {meta['scale_note']}", ""]
     lines += ["## Claims", ""]
     if judgements:
-        rows = []
-        for i, j in enumerate(judgements, 1):
-            c = j.claim
-            claim_txt = c.claim + (f" ({c.source})" if c.source else "")
-            rows.append([i, claim_txt, c.paper or "—", j.measured, VERDICT_MARK.get(j.verdict, j.verdict)])
-        lines.append(
-            md_table(["#", "claim (source)", "paper", f"measured ({run.scale} scale)", "verdict"], rows)
-        )
-        lines += [
-            "",
-            "Verdicts: *held* = the 90% Welch-t interval of the effect lies on the claimed side; *did not hold* = "
-            "the measured effect points the other way; *inconclusive* = right direction, but the seeds do not "
-            "separate the arms. A tiny-scale run tests the mechanism and direction of an effect, not the paper's "
-            "magnitudes.",
-            "",
-        ]
-        notes = [f"- **{j.claim.id}**: {j.claim.note}" for j in judgements if j.claim.note]
-        if notes:
-            lines += ["Claim notes:", "", *notes, ""]
+        lines += claims_section(judgements, run.scale)
     else:
         lines += ["(no claims.yaml)", ""]
     for t in run.tables:
@@ -127,15 +112,8 @@ def write_report(run, judgements, wall_time_s: float) -> Path:
         lines += ["## Training curves", ""]
         for title_, fname in run.plots:
             lines += [f"![{title_}]({fname})", ""]
-    if run.measurements:
-        lines += ["## All measurements (mean ± std over seeds)", ""]
-        rows = []
-        for metric in sorted(run.measurements):
-            for arm, by_seed in sorted(run.measurements[metric].items()):
-                vals = [by_seed[s] for s in sorted(by_seed)]
-                rows.append([metric, arm, f"{stats.mean(vals):.4g}", f"{stats.std(vals):.3g}", len(vals),
-                             ", ".join(f"{v:.3g}" for v in vals)])  # fmt: skip
-        lines += [md_table(["measurement", "arm", "mean", "std", "n", "per seed"], rows), ""]
+    if run.measurements or run.once:
+        lines += measurements_section(run)
     lines += ["## Setup", ""]
     if run.arms:
         arm_rows = []
@@ -151,6 +129,91 @@ def write_report(run, judgements, wall_time_s: float) -> Path:
     path = run.out_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+VERDICT_LEGEND = (
+    "Verdicts (symmetric, from the 90% interval of the effect): *held* = the whole interval lies beyond the "
+    "margin on the claimed side; *did not hold* = the whole interval lies on the other side of the margin (for a "
+    '"no worse than" claim: beyond the allowed loss); *inconclusive* = the interval contains the margin, or the '
+    "measurement has no error estimate. Intervals are paired over seeds when the arms share seeds (seed s of "
+    "every arm starts from seed s's warm start), Welch otherwise, and include the evaluation-sampling error of "
+    "each measurement (its per-prompt items). *reported* = a number shown without a verdict (decided by the task "
+    "generator or the reward's definition). A tiny-scale run tests the mechanism and direction of an effect, not "
+    "the paper's magnitudes."
+)
+
+
+def claims_section(judgements, scale: str) -> list[str]:
+    """The claims table, the verdict legend, and per-claim protocol, warnings and revisions."""
+    rows = []
+    for i, j in enumerate(judgements, 1):
+        c = j.claim
+        claim_txt = c.claim + (f" ({c.source})" if c.source else "")
+        mark = VERDICT_MARK.get(j.verdict, j.verdict)
+        if c.revised or j.detail.get("revision"):
+            mark += " — **revised after results**"
+        if j.warnings:
+            mark += " ⚠"
+        rows.append([i, claim_txt, c.paper or "—", j.measured, mark])
+    lines = [md_table(["#", "claim (source)", "paper", f"measured ({scale} scale)", "verdict"], rows), "",
+             VERDICT_LEGEND, ""]  # fmt: skip
+    details = []
+    for i, j in enumerate(judgements, 1):
+        c = j.claim
+        bits = [f"kind {c.kind}, definition `{c.definition_hash()}`"]
+        if j.detail.get("protocol"):
+            bits.append(f"evaluation: {j.detail['protocol']}")
+        details.append(f"- **{i}. {c.id}** ({'; '.join(bits)})")
+        for w in j.warnings:
+            details.append(f"  - ⚠ {w}")
+        if c.revised:
+            details.append(f"  - **revised after results**: {c.revised}")
+        rev = j.detail.get("revision")
+        if rev:
+            details.append(f"  - **revised after results**: run `{rev['run']}` judged this claim under definition "
+                           f"`{rev['definition_hash']}` ({_flat(rev.get('definition') or {})}) as "
+                           f"*{rev.get('verdict')}*")  # fmt: skip
+        if c.note:
+            details.append(f"  - note: {c.note}")
+    return lines + ["Per claim:", "", *details, ""]
+
+
+def measurements_section(run) -> list[str]:
+    """Every measurement: mean ± std over seeds with a 90% interval of the mean (seed and item
+    error), single measurements with their item bootstrap; ``best_*`` is labelled as test-split
+    selection."""
+    from r1repro.repro.claims import observe
+
+    rows = []
+    metrics = sorted(set(run.measurements) | set(run.once))
+    for metric in metrics:
+        arms = sorted(set(run.measurements.get(metric, {})) | set(run.once.get(metric, {})))
+        for arm in arms:
+            obs = observe(metric, arm, run.measurements, run.items, run.once)
+            if obs is None:
+                continue
+            vals = obs.vals()
+            its = obs.items.get(obs.seeds[0], {})
+            if obs.once and len(its) >= 2:
+                iv = stats.bootstrap_mean_ci(list(its.values()))
+            else:
+                iv = stats.one_sample(vals, 0.0, obs.eval_var())
+            ci = (
+                "—" if iv.no_error_estimate or not math.isfinite(iv.low) else f"[{iv.low:.4g}, {iv.high:.4g}]"
+            )
+            label = metric + (
+                " (best on the test split: not for claims)" if metric.startswith("best_") else ""
+            )
+            n = "once" if obs.once else len(vals)
+            per = ", ".join(f"{v:.3g}" for v in vals) if not obs.once else f"{vals[0]:.3g}"
+            if obs.warning:
+                per += " ⚠ pseudo-replicated: one measurement copied into seeds"
+            rows.append([label, arm, f"{stats.mean(vals):.4g}", f"{stats.std(vals):.3g}", ci, n,
+                         len(its) or "—", per])  # fmt: skip
+    return ["## All measurements", "", md_table(["measurement", "arm", "mean", "std over seeds", "90% CI of the mean",
+            "n", "items", "per seed"], rows), "",
+            "The interval includes the evaluation-sampling error of the items (per-prompt values); a measurement "
+            "recorded once (n = once) shows its item-bootstrap interval.", ""]  # fmt: skip
 
 
 def _flat(d: Any, prefix: str = "") -> str:

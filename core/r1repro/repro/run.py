@@ -5,10 +5,23 @@ hydra (scale preset + user overrides), creates ``runs/tinyv/<run-id>/``, calls t
 `Reproduction.run` with a `ReproRun`, judges every claim of ``claims.yaml`` against what
 was measured, and writes ``report.md``, ``results.json``, ``config.yaml`` and PNG plots.
 With ``scale=paper`` it prepares and launches verl instead (see `r1repro.verl_bridge`).
+
+**Seeds replicate the whole pipeline.** ``engine_config(arm, seed)`` sets ``trainer.seed``
+(data order, sampling), ``model.init_seed`` (the tiny model's initialisation) and
+``model.sft.seed`` (the SFT warm start's data sample and order) to the seed, so every seed has
+its own warm start (cached per seed) and arms of one seed share it: they are compared paired.
+A config pins one of these keys by setting it explicitly (in ``engine`` or in an arm); the
+whole rule is off with ``seed_pipeline: false``. Anything else a reproduction trains (a
+verifier, a proxy) takes its seed from ``run.component_seed(seed, "<config section>")``.
+
+**Profiles.** ``profile: quick`` (the default: the config's ``seeds``, else [0, 1, 2]) or
+``profile: full`` (``profiles.full.seeds``, else [0, 1, 2, 3, 4]); an explicit ``seeds=[...]``
+override wins over both. README result tables come from full-profile runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -26,6 +39,10 @@ from r1repro.repro import stats
 from r1repro.repro.claims import Claim, Judgement, judge, load_claims
 
 STANDARD_EVAL_KEYS = ("correct", "score", "response_length")
+PROFILE_SEEDS = {"quick": [0, 1, 2], "full": [0, 1, 2, 3, 4]}
+SEEDED_KEYS = (("trainer", "seed"), ("model", "init_seed"), ("model", "sft", "seed"))
+EVAL_ITEMS_FILE = "eval_items.jsonl"
+STANDARD_PREFIXES = ("final_", "initial_", "mean_")
 
 
 @dataclass
@@ -49,15 +66,32 @@ class ReproRun:
     measurements: dict[str, dict[str, dict[int, float]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(dict))
     )
+    items: dict[str, dict[str, dict[int, dict[str, float]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(dict))
+    )
+    once: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
     histories: dict[str, dict[int, list[dict[str, float]]]] = field(default_factory=lambda: defaultdict(dict))
     tables: list[Table] = field(default_factory=list)
     plots: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     quiet: bool = False
+    hashes: dict[str, Any] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- recording
-    def record(self, metric: str, arm: str, seed: int, value: float) -> None:
+    def record(self, metric: str, arm: str, seed: int, value: float, items: Any = None) -> None:
+        """One seed's measurement; ``items``: the per-item values it averages (a list, or a
+        mapping item id -> value, e.g. per evaluation prompt), which carry its evaluation error."""
         self.measurements[metric][arm][int(seed)] = float(value)
+        if items is not None:
+            self.items[metric][arm][int(seed)] = as_items(items)
+
+    def record_once(self, metric: str, arm: str, value: float, items: Any = None) -> None:
+        """A deterministic measurement (the same for every seed, e.g. a fixed verifier on a fixed
+        set): recorded once, reported with n = 1 and the interval of its ``items``."""
+        self.once[metric][arm] = {
+            "value": float(value),
+            "items": as_items(items) if items is not None else {},
+        }
 
     def table(self, title: str, headers: list[str], rows: list[list[Any]], note: str = "") -> None:
         self.tables.append(Table(title, headers, rows, note))
@@ -75,6 +109,25 @@ class ReproRun:
         return [int(s) for s in self.cfg.get("seeds", [0])]
 
     @property
+    def profile(self) -> str:
+        return str(self.cfg.get("profile", "quick"))
+
+    @property
+    def seed_pipeline(self) -> bool:
+        return bool(self.cfg.get("seed_pipeline", True))
+
+    def component_seed(self, seed: int, section: str, key: str = "seed") -> int:
+        """The seed of something a reproduction trains besides the policy (a verifier, a proxy):
+        ``<section>.<key>`` if the config pins it, else the run's seed (0 without seed_pipeline).
+        Put it in the component's config so its cache is keyed by it."""
+        from omegaconf import OmegaConf
+
+        pinned = OmegaConf.select(self.cfg, f"{section}.{key}") if self.cfg is not None else None
+        if pinned is not None:
+            return int(pinned)
+        return int(seed) if self.seed_pipeline else 0
+
+    @property
     def arms(self) -> list[str]:
         return list((self.cfg.get("arms") or {}).keys())
 
@@ -89,29 +142,40 @@ class ReproRun:
         cfg = make_config(base)
         cfg = OmegaConf.merge(cfg, OmegaConf.create(arm_over or {}), OmegaConf.create(extra or {}))
         cfg.trainer.seed = int(seed)
+        if self.seed_pipeline:
+            for path in SEEDED_KEYS[1:]:
+                if not any(_has_key(src, path) for src in (base, arm_over, extra)):
+                    OmegaConf.update(cfg, ".".join(path), int(seed))
         cfg.trainer.out_dir = str(self.out_dir / "arms" / arm / f"seed{seed}")
         return cfg
 
     def train_arms(self, arms: list[str] | None = None, seeds: list[int] | None = None,
-                   extra: dict[str, dict[str, Any]] | None = None) -> dict[tuple[str, int], list[dict]]:  # fmt: skip
+                   extra: dict[Any, dict[str, Any]] | None = None) -> dict[tuple[str, int], list[dict]]:  # fmt: skip
         """Train ``arms`` × ``seeds`` (in parallel worker processes) and record measurements.
 
-        Recorded per arm and seed, for every eval metric ``eval/<k>``: ``final_<k>`` (last
-        evaluation), ``best_<k>``, ``mean_<k>`` (mean over evaluations, an area under the
-        curve) and ``initial_<k>`` (before RL). Histories are kept for plots.
+        ``extra`` overrides the engine config per arm (key ``arm``) or per arm and seed (key
+        ``(arm, seed)``, e.g. a verifier trained for that seed). Recorded per arm and seed, for
+        every eval metric ``eval/<k>``: ``final_<k>`` (last evaluation) and ``initial_<k>``
+        (before RL), each with its per-prompt items, ``mean_<k>`` (mean over evaluations, an area
+        under the curve) and ``best_<k>`` (the best evaluation: chosen on the test split, so
+        shown in the raw table only; claims cannot use it). Histories are kept for plots.
         """
         arms = arms or self.arms
         seeds = seeds or self.seeds
-        jobs = [(a, s, self.engine_config(a, s, (extra or {}).get(a))) for a in arms for s in seeds]
+        extra = extra or {}
+        jobs = [
+            (a, s, self.engine_config(a, s, extra.get((a, s), extra.get(a)))) for a in arms for s in seeds
+        ]
         results = run_jobs(
             jobs, workers=int(self.cfg.get("workers", 0) or 0), registry=self.registry, log=self.log
         )
         out = {}
-        for (arm, seed, _), history in zip(jobs, results):
+        for (arm, seed, cfg), history in zip(jobs, results):
             self.histories[arm][seed] = history
             out[(arm, seed)] = history
+            items = standard_items(history, read_eval_items(cfg.trainer.out_dir))
             for key, value in standard_measurements(history).items():
-                self.record(key, arm, seed, value)
+                self.record(key, arm, seed, value, items=items.get(key))
         return out
 
     def plot(self, metric: str, arms: list[str] | None = None, title: str | None = None,
@@ -135,6 +199,50 @@ def as_container(node: Any) -> Any:
     if node is None:
         return {}
     return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+
+def as_items(items: Any) -> dict[str, float]:
+    """Per-item values as {item id: value}; a list gets its positions as ids."""
+    if isinstance(items, dict):
+        return {str(k): float(v) for k, v in items.items()}
+    return {str(i): float(v) for i, v in enumerate(items)}
+
+
+def _has_key(src: Any, path: tuple[str, ...]) -> bool:
+    for p in path:
+        if not isinstance(src, dict) or p not in src:
+            return False
+        src = src[p]
+    return True
+
+
+def read_eval_items(out_dir: str | Path) -> dict[int, dict[str, dict[str, float]]]:
+    """``eval_items.jsonl`` of an engine run: {step: {eval key: {item id: value}}}."""
+    path = Path(out_dir) / EVAL_ITEMS_FILE
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            out[int(rec["step"])] = rec["items"]
+    return out
+
+
+def standard_items(
+    history: list[dict[str, float]], by_step: dict[int, dict[str, dict[str, float]]]
+) -> dict[str, dict]:
+    """Items of the ``final_<k>`` / ``initial_<k>`` measurements (the first and last evaluation)."""
+    evals = [int(h["step"]) for h in history if any(k.startswith("eval/") for k in h)]
+    if not evals or not by_step:
+        return {}
+    out = {}
+    for when, step in (("final", evals[-1]), ("initial", evals[0])):
+        if when == "initial" and step != 0:
+            continue
+        for k, its in (by_step.get(step) or {}).items():
+            out[f"{when}_{k[len('eval/') :] if k.startswith('eval/') else k}"] = its
+    return out
 
 
 def standard_measurements(history: list[dict[str, float]]) -> dict[str, float]:
@@ -171,7 +279,8 @@ def _train_job(cfg_container: dict, threads: int, env: dict[str, str]) -> list[d
 
 
 def _prepare_shared(cfgs: list[Any], registry) -> None:
-    """Materialise tiny models and SFT warm starts once, before workers race for them."""
+    """Materialise tiny models and SFT warm starts before workers race for them: one per distinct
+    (model, init seed, SFT config incl. its seed, data), i.e. one warm start per seed."""
     from r1repro.models.sft import warm_start
     from r1repro.models.tiny import resolve_model
 
@@ -221,12 +330,30 @@ def run_jobs(
 
 
 # ----------------------------------------------------------------- entry point
-RUNNER_DEFAULTS = {"workers": 0, "seeds": [0, 1, 2]}
+RUNNER_DEFAULTS = {"workers": 0, "seeds": PROFILE_SEEDS["quick"], "profile": "quick", "seed_pipeline": True}
 
 
-def compose_config(config_dir: Path, scale: str, overrides: list[str]):
+def profile_seeds(cfg: Any, profile: str, explicit: bool) -> list[int]:
+    """The seeds of a profile: an explicit ``seeds=`` override, else quick = the config's
+    ``seeds`` (default [0, 1, 2]), full = ``profiles.full.seeds`` (default [0, 1, 2, 3, 4])."""
+    from omegaconf import OmegaConf
+
+    if profile not in PROFILE_SEEDS:
+        raise ValueError(f"profile must be one of {', '.join(PROFILE_SEEDS)}, got {profile!r}")
+    if explicit:
+        return [int(s) for s in cfg.seeds]
+    listed = OmegaConf.select(cfg, f"profiles.{profile}.seeds")
+    if listed is not None:
+        return [int(s) for s in listed]
+    if profile == "quick" and cfg.get("seeds") is not None:
+        return [int(s) for s in cfg.seeds]
+    return list(PROFILE_SEEDS[profile])
+
+
+def compose_config(config_dir: Path, scale: str, overrides: list[str], profile: str | None = None):
     """Compose ``config.yaml`` at a scale. Overrides of keys the config lacks are added (no
-    ``+`` needed), and the runner's own keys (``workers``, ``seeds``) always exist."""
+    ``+`` needed), the runner's own keys (``workers``, ``seeds``, ``profile``,
+    ``seed_pipeline``) always exist, and ``seeds`` is the profile's (`profile_seeds`)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf, open_dict
@@ -243,10 +370,14 @@ def compose_config(config_dir: Path, scale: str, overrides: list[str]):
                 ov = "+" + ov
             fixed.append(ov)
         cfg = compose(config_name="config", overrides=[f"scale={scale}", *fixed])
+    explicit_seeds = any(ov.lstrip("+").split("=", 1)[0] == "seeds" for ov in overrides)
     with open_dict(cfg):
+        if profile is not None:
+            cfg.profile = profile
         for k, v in RUNNER_DEFAULTS.items():
             if k not in cfg:
-                cfg[k] = v
+                cfg[k] = v if k != "seeds" else None
+        cfg.seeds = profile_seeds(cfg, str(cfg.profile), explicit_seeds)
     return cfg
 
 
@@ -261,6 +392,7 @@ def run_reproduction(
     run_id: str | None = None,
     dry_run: bool = False,
     quiet: bool = False,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Run (or, at paper scale, launch) a paper's reproduction; returns a summary dict."""
     from omegaconf import OmegaConf
@@ -270,8 +402,9 @@ def run_reproduction(
     reg = get_registry()
     repro = reg.build("reproduction", name)
     cfg_dir = repro.resolve_config_dir()
-    cfg = compose_config(cfg_dir, scale, list(overrides or []))
-    meta, claims = load_claims(cfg_dir / "claims.yaml") if (cfg_dir / "claims.yaml").exists() else ({}, [])
+    cfg = compose_config(cfg_dir, scale, list(overrides or []), profile=profile)
+    claims_path = cfg_dir / "claims.yaml"
+    meta, claims = load_claims(claims_path) if claims_path.exists() else ({}, [])
 
     if scale == "paper":
         from r1repro.verl_bridge.launch import launch_paper_scale
@@ -287,9 +420,13 @@ def run_reproduction(
     run = ReproRun(name=name, scale=scale, cfg=cfg, out_dir=out, reproduction=repro, registry=reg,
                    claims=claims, meta=meta, quiet=quiet)  # fmt: skip
     t0 = time.time()
-    run.log(f"{repro.title or name}: scale={scale}, seeds={run.seeds}, arms={run.arms} -> {out}")
+    run.log(
+        f"{repro.title or name}: scale={scale}, profile={run.profile}, seeds={run.seeds}, arms={run.arms} -> {out}"
+    )
+    run.hashes = {"claims_sha256": sha256_file(claims_path) if claims_path.exists() else None,
+                  "config_sha256": hashlib.sha256(OmegaConf.to_yaml(cfg).encode()).hexdigest()}  # fmt: skip
     repro.run(run)
-    judgements = [judge(c, run.measurements) for c in claims]
+    judgements = judge_all(run, claims, earlier_judgements(out.parent, exclude=out))
     wall = time.time() - t0
     from r1repro.repro.report import write_report
 
@@ -297,6 +434,9 @@ def run_reproduction(
     summary = {
         "paper": name,
         "scale": scale,
+        "profile": run.profile,
+        "seeds": run.seeds,
+        **run.hashes,
         "out_dir": str(out),
         "report": str(report),
         "wall_time_s": wall,
@@ -321,20 +461,88 @@ def results_payload(run: ReproRun, judgements: list[Judgement], summary: dict[st
         **summary,
         "environment": environment_facts(),
         "measurements": {m: {a: dict(s) for a, s in arms.items()} for m, arms in run.measurements.items()},
+        "items": {
+            m: {a: {s: v for s, v in by.items()} for a, by in arms.items()} for m, arms in run.items.items()
+        },
+        "once": {m: dict(arms) for m, arms in run.once.items()},
         "claims": [
             {
                 "id": j.claim.id,
                 "claim": j.claim.claim,
+                "kind": j.claim.kind,
                 "source": j.claim.source,
                 "paper": j.claim.paper,
                 "measured": j.measured,
                 "verdict": j.verdict,
+                "definition": j.claim.definition(),
+                "definition_hash": j.claim.definition_hash(),
+                "protocol": j.detail.get("protocol", ""),
+                "warnings": j.warnings,
+                "revised": j.claim.revised,
+                "revision": j.detail.get("revision"),
                 "detail": j.detail,
             }
             for j in judgements
         ],  # fmt: skip
         "tables": [t.__dict__ for t in run.tables],
     }
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def default_protocol(cfg: Any) -> str:
+    """The evaluation protocol of the base engine config: set, size, decoding, samples per item."""
+    eng = as_container(cfg.get("engine")) if cfg is not None else {}
+    ev, data = eng.get("eval") or {}, eng.get("data") or {}
+    ds = ev.get("dataset") or data.get("dataset") or "the task"
+    if not isinstance(ds, str):
+        ds = ds.get("name", "the task") if isinstance(ds, dict) else str(ds)
+    temp = float(ev.get("temperature", 0.0) or 0.0)
+    n = int(ev.get("n", 1) or 1)
+    decoding = "greedy" if temp == 0 else f"temperature {temp:g}"
+    return f"{ds} / {ev.get('split', 'test')}, {ev.get('limit', 128)} prompts, {decoding}, {n} sample{'s' if n > 1 else ''} per prompt"
+
+
+def earlier_judgements(paper_dir: Path, exclude: Path | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Claims judged by earlier runs under ``runs/<paper>/``: {claim id: [{run, definition,
+    definition_hash, verdict}, ...]} (oldest first; runs without definition hashes are skipped)."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not paper_dir.is_dir():
+        return out
+    for res in sorted(paper_dir.glob("*/results.json")):
+        if res.parent.is_symlink() or (
+            exclude is not None and res.parent.resolve() == Path(exclude).resolve()
+        ):
+            continue
+        try:
+            data = json.loads(res.read_text())
+        except (OSError, ValueError):
+            continue
+        for c in data.get("claims", []):
+            if c.get("definition_hash"):
+                out[c["id"]].append({"run": res.parent.name, "definition": c.get("definition"),
+                                     "definition_hash": c["definition_hash"], "verdict": c.get("verdict")})  # fmt: skip
+    return out
+
+
+def judge_all(
+    run: ReproRun, claims: list[Claim], earlier: dict[str, list[dict[str, Any]]] | None = None
+) -> list[Judgement]:
+    """Judge every claim; attach its evaluation protocol and, when an earlier run judged the same
+    claim id under another definition, the latest such judgement ("revised after results")."""
+    proto = default_protocol(run.cfg)
+    out = []
+    for c in claims:
+        j = judge(c, run.measurements, run.items, run.once)
+        j.detail["protocol"] = c.protocol or (proto if c.metric.startswith(STANDARD_PREFIXES) else "")
+        h = c.definition_hash()
+        changed = [e for e in (earlier or {}).get(c.id, []) if e["definition_hash"] != h]
+        if changed:
+            j.detail["revision"] = changed[-1]
+        out.append(j)
+    return out
 
 
 def environment_facts() -> dict[str, Any]:

@@ -58,10 +58,28 @@ Kept as config parameters with the fact sheet's value as default: (list).
 
 ## Run it
 ```
-make reproduce PAPER={name}                       # CPU scale, minutes
+make reproduce PAPER={name}                       # CPU scale, quick profile (3 seeds), minutes
+make reproduce PAPER={name} PROFILE=full          # 5 seeds: the run the results below come from
+make results                                      # regenerate the results section below from it
 make reproduce PAPER={name} SCALE=paper DRY_RUN=1 # the verl command and config
 pip install plugins/{name}                        # just the components, in your own verl run
 ```
+
+## How this reproduction decides
+- Claims, arms, margins and seeds are fixed in `reproductions/{name}/claims.yaml` from the paper *before* a
+  run (pre-registration). Changing one after a run judged it makes the report say "revised after results";
+  record such a change with `revised:` in the claim.
+- `compare` / `threshold` claims get a verdict from the 90% interval of the effect: held (the whole interval
+  on the claimed side of the margin), did not hold (the whole interval on the other side), inconclusive.
+  Anything the task generator or the reward's definition decides is a `report` claim, without a verdict.
+- A seed replicates the whole pipeline (model init, SFT warm start, any trained verifier, data order);
+  arms of one seed share its warm start and are compared paired. Deterministic measurements are recorded
+  once (`run.record_once`), never copied into seeds. Claims use `final_*`, never `best_*`.
+
+## Results (CPU scale, full profile)
+<!-- results:begin -->
+No full-profile run yet: `make reproduce PAPER={name} PROFILE=full && make results`.
+<!-- results:end -->
 """,
     "r1repro_{name}/__init__.py": '''"""r1repro plugin for {title}."""
 ''',
@@ -152,6 +170,9 @@ class {cls}Reproduction(Reproduction):
     title = "{title}"
 
     def run(self, run):
+        # every arm x seed; seed s of every arm starts from seed s's own SFT warm start. Extra
+        # measurements: run.record(metric, arm, seed, value, items=per_prompt_values) per seed;
+        # run.record_once(metric, arm, value, items=...) for a deterministic one (never copy it into seeds)
         run.train_arms()
         run.plot("eval/correct", title="accuracy under the reward", ylabel="accuracy")
 ''',
@@ -185,6 +206,7 @@ arms:
   baseline: {{}}
 """,
     "scale/cpu.yaml": """# @package _global_
+# quick profile: 3 seeds (make reproduce); full profile: 5 seeds (PROFILE=full, for the README tables)
 seeds: [0, 1, 2]
 engine:
   model: {{path: "tiny:nano", sft: {{enabled: true, steps: 150}}}}
@@ -210,7 +232,21 @@ verl:
     actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu: 4
     actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu: 4
 """,
-    "claims.yaml": """title: "{title}"
+    "claims.yaml": """# The paper's claims, written from the paper BEFORE the first run (pre-registration): the report
+# records this file's sha256 and each claim's definition hash (metric, kind, arms, direction, margin,
+# value). Changing a definition after a run judged it shows "revised after results" next to the claim;
+# say what changed, when and the earlier verdict in `revised:`.
+#
+# kind: compare (treatment vs baseline arm) | threshold (one arm vs value) | match (a deterministic
+#       number vs paper_value +- tolerance) | report (shown, no verdict: use it for anything the task
+#       generator or the reward's own definition decides)
+# Verdicts from the 90% interval of the effect (paired over seeds when the arms share seeds, plus
+# evaluation error): held = whole interval beyond the margin on the claimed side; did not hold = whole
+# interval on the other side; otherwise inconclusive. "No worse than" = direction greater, margin < 0.
+# Metrics: final_<k> / initial_<k> / mean_<k> of eval/<k>, or what the reproduction records; never
+# best_<k> (chosen on the test split). protocol: the evaluation set, size, decoding and samples per
+# prompt (default: from engine.eval).
+title: "{title}"
 paper: "arXiv XXXX.XXXXX"
 claims:
   - id: rl_improves_accuracy

@@ -73,6 +73,10 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
     if dry_run:
         print(vcfg.to_yaml(composed))
     print(printable)
+    if dry_run:
+        from r1repro.verl_bridge.fidelity import print_dry_run_table
+
+        print_dry_run_table(name, composed, preset)
     summary = {"paper": name, "scale": "paper", "out_dir": str(out), "command": cmd, "dry_run": dry_run,
                "validated_sections": checked}  # fmt: skip
     if dry_run:

@@ -3,10 +3,10 @@ model verifier train the policy where an exact-match rule verifier cannot?
 
 Steps (reproductions/general_reasoner/config.yaml):
 
-1. train (once, cached) the tiny generative verifier (`tiny_verifier.py`) and measure it: decision
+1. train (once per seed, cached) the tiny generative verifier (`tiny_verifier.py`) and measure it: decision
    accuracy, false-positive and false-negative rates on held-out generated verifications, and its
    agreement with the oracle on the warm-start policy's own answers;
-2. train the arms from one shared warm start: ``rule`` (exact match after normalisation) and
+2. train the arms from each seed's warm start (and that seed's verifier): ``rule`` (exact match after normalisation) and
    ``model_verifier`` (the paper's reward with the tiny verifier as judge); ``base`` is the warm
    start evaluated only;
 3. score every arm with the held-out oracle `general_reasoner.pets_checker` on unseen questions.
@@ -30,40 +30,41 @@ class GeneralReasonerReproduction(Reproduction):
             verification_examples,
         )
 
-        vcfg = TinyVerifierConfig(**dict(run.cfg.get("tiny_verifier") or {}))
-        path = ensure_tiny_verifier(vcfg, quiet=run.quiet)
-        run.log(f"tiny verifier: {path}")
+        opts = dict(run.cfg.get("tiny_verifier") or {})
         judge_opts = dict((run.cfg.get("verifier_eval") or {}).get("judge") or {})
-        judge = make_judge({"backend": "transformers", "model": path, **judge_opts})
         n_eval = int((run.cfg.get("verifier_eval") or {}).get("examples", 400))
-        held_out = verification_examples(n_eval, seed=vcfg.seed + 1000)
-        metrics = evaluate_verifier(
-            judge, held_out, int((run.cfg.get("verifier_eval") or {}).get("max_tokens", 36))
-        )
-        agreement = self._agreement_on_policy_answers(run, judge)
-        for seed in run.seeds:
+        max_tokens = int((run.cfg.get("verifier_eval") or {}).get("max_tokens", 36))
+        paths, rows = {}, []
+        for seed in run.seeds:  # one verifier per seed: it is part of the pipeline a seed replicates
+            vcfg = TinyVerifierConfig(**{**opts, "seed": run.component_seed(seed, "tiny_verifier")})
+            path = paths[seed] = ensure_tiny_verifier(vcfg, quiet=run.quiet)
+            run.log(f"tiny verifier, seed {seed}: {path}")
+            judge = make_judge({"backend": "transformers", "model": path, **judge_opts})
+            metrics = evaluate_verifier(judge, verification_examples(n_eval, seed=vcfg.seed + 1000), max_tokens)
+            agreement = self._agreement_on_policy_answers(run, judge, seed)
             run.record("verifier_accuracy", "verifier", seed, metrics["accuracy"])
             if agreement is not None:
                 run.record("verifier_policy_agreement", "verifier", seed, agreement["accuracy"])
-        rows = [["held-out generated verifications", f"{metrics['accuracy']:.3f}",
-                 f"{metrics['false_positive_rate']:.3f}", f"{metrics['false_negative_rate']:.3f}",
-                 int(metrics["n"])]]  # fmt: skip
-        if agreement is not None:
-            rows.append(["warm-start policy's sampled answers", f"{agreement['accuracy']:.3f}",
-                         f"{agreement['false_positive_rate']:.3f}", f"{agreement['false_negative_rate']:.3f}",
-                         int(agreement["n"])])  # fmt: skip
+            rows.append([f"seed {seed}: held-out generated verifications", f"{metrics['accuracy']:.3f}",
+                         f"{metrics['false_positive_rate']:.3f}", f"{metrics['false_negative_rate']:.3f}",
+                         int(metrics["n"])])  # fmt: skip
+            if agreement is not None:
+                rows.append([f"seed {seed}: its warm-start policy's sampled answers", f"{agreement['accuracy']:.3f}",
+                             f"{agreement['false_positive_rate']:.3f}", f"{agreement['false_negative_rate']:.3f}",
+                             int(agreement["n"])])  # fmt: skip
         run.table("Tiny generative verifier vs the oracle", ["set", "accuracy", "false positive rate",
                                                            "false negative rate", "n"], rows,
                   note="A decision is 'Yes' iff the reply contains 'Final Decision: Yes' (greedy decoding).")  # fmt: skip
 
-        # arms that name the alias get the verifier trained above (the alias alone would resolve to
-        # the default TinyVerifierConfig, a different cached model)
+        # arms that name the alias get their seed's verifier trained above (the alias alone would
+        # resolve to the default TinyVerifierConfig, a different cached model)
         extra = {}
         for arm in run.arms:
             reward = run.engine_config(arm, 0).reward
             judge_spec = reward.get("judge") if hasattr(reward, "get") else None
             if hasattr(judge_spec, "get") and judge_spec.get("model") == TINY_VERIFIER_ALIAS:
-                extra[arm] = {"reward": {"judge": {"model": path}}}
+                for seed, path in paths.items():
+                    extra[(arm, seed)] = {"reward": {"judge": {"model": path}}}
         run.train_arms(extra=extra)
         run.plot("eval/correct", title="held-out oracle accuracy", ylabel="accuracy")
         trained = [a for a in run.arms if a != "base"]
@@ -77,8 +78,8 @@ class GeneralReasonerReproduction(Reproduction):
                              ", ".join(f"{v:.3f}" for _, v in sorted(vals.items()))])  # fmt: skip
         run.table("Held-out oracle accuracy per arm", ["arm", "mean", "per seed"], rows)
 
-    def _agreement_on_policy_answers(self, run, judge):
-        """The verifier's decisions vs the oracle on answers the warm start actually samples."""
+    def _agreement_on_policy_answers(self, run, judge, seed: int = 0):
+        """The verifier's decisions vs the oracle on answers seed ``seed``'s warm start samples."""
         from r1repro.engine.local import LocalEngine
         from r1repro_general_reasoner.data import PetsChecker
         from r1repro_general_reasoner.tiny_verifier import evaluate_verifier
@@ -88,8 +89,8 @@ class GeneralReasonerReproduction(Reproduction):
         n_prompts, n = int(opts.get("policy_prompts", 32)), int(opts.get("policy_samples", 4))
         if n_prompts <= 0:
             return None
-        cfg = run.engine_config(run.arms[0], 0)
-        cfg.trainer.out_dir = str(run.out_dir / "verifier_audit")
+        cfg = run.engine_config(run.arms[0], seed)
+        cfg.trainer.out_dir = str(run.out_dir / "verifier_audit" / f"seed{seed}")
         eng = LocalEngine(cfg, quiet=True).setup()
         rows = eng.dataset.load("test", limit=n_prompts, seed=1)
         _, samples = eng.generate_samples(rows, n, step=1)

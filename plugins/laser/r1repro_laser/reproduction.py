@@ -50,14 +50,19 @@ def evaluate_policy(
     )
     results = eng.eval_reward(samples)
     by: dict[str, list[tuple[bool, int]]] = defaultdict(list)
-    for s, r in zip(samples, results):
+    per_prompt: dict[str, list[tuple[bool, int]]] = defaultdict(list)
+    for i, (s, r) in enumerate(zip(samples, results)):
         by[s.domain].append((is_correct(r), s.length))
         by["all"].append((is_correct(r), s.length))
+        per_prompt[str(eng.eval_rows[i // samples_per_prompt].id)].append((is_correct(r), s.length))
     out = {}
     for d, vals in by.items():
         out[f"correct@{d}"] = sum(c for c, _ in vals) / len(vals)
         out[f"length@{d}"] = sum(n for _, n in vals) / len(vals)
-    return out
+    # per-prompt means (over its samples): the items that carry the evaluation error of the @all numbers
+    items = {"correct@all": {k: sum(c for c, _ in v) / len(v) for k, v in per_prompt.items()},
+             "length@all": {k: sum(n for _, n in v) / len(v) for k, v in per_prompt.items()}}  # fmt: skip
+    return out, items
 
 
 class LaserReproduction(Reproduction):
@@ -83,15 +88,16 @@ class LaserReproduction(Reproduction):
         first = run.engine_config(arms[0], seeds[0])
         if first.model.sft.enabled:
             sft_path = warm_start(first.model, first.model.sft, first.data, run.registry, quiet=True)
-            stats["sft start"][seeds[0]] = evaluate_policy(run, arms[0], seeds[0], sft_path, "sft")
+            stats["sft start"][seeds[0]] = evaluate_policy(run, arms[0], seeds[0], sft_path, "sft")[0]
         for arm in arms:
             for seed in seeds:
                 path = Path(run.out_dir) / "arms" / arm / f"seed{seed}" / "final_model"
                 if not path.exists():
                     continue
-                m = stats[arm][seed] = evaluate_policy(run, arm, seed, str(path), f"{arm}-seed{seed}")
+                m, items = evaluate_policy(run, arm, seed, str(path), f"{arm}-seed{seed}")
+                stats[arm][seed] = m
                 for k, v in m.items():
-                    run.record(k, arm, seed, v)
+                    run.record(k, arm, seed, v, items=items.get(k))
         domains = sorted({k.split("@", 1)[1] for s in stats.values() for m in s.values() for k in m} - {"all"},
                          key=step_key)  # fmt: skip
         if not domains:
@@ -126,7 +132,7 @@ class LaserReproduction(Reproduction):
             "Accuracy and response length (tokens) per difficulty, final policies (avg@4)",
             ["arm", "accuracy", "length", *[f"{d}: acc / len" for d in domains]],
             rows,
-            note=f"Mean ± std over seeds {seeds} ('sft start': the shared warm start, seed {seeds[0]}). "
+            note=f"Mean ± std over seeds {seeds} ('sft start': seed {seeds[0]}'s warm start; every seed has its own). "
             f"The task's test split, 4 responses per prompt at temperature {first.eval.temperature}.",
         )
 

@@ -1,7 +1,7 @@
 """NOVER at CPU scale: does verifier-free RL on free-form references raise held-out accuracy,
 and does it beat plain SFT on the same question/reference pairs?
 
-Arms (reproductions/nover/config.yaml), all from one shared warm start (``base``):
+Arms (reproductions/nover/config.yaml), all of a seed from that seed's warm start (``base``):
 
 * ``base``      the warm start, evaluated only;
 * ``nover``     GRPO with NOVER's reward (format + reasoning-perplexity rank + efficiency under a
@@ -34,10 +34,11 @@ class NoverReproduction(Reproduction):
         cfg = run.cfg
         rl_arm = "nover"
         base_cfg = run.engine_config(rl_arm, run.seeds[0])
-        base_path = warm_start(
-            base_cfg.model, base_cfg.model.sft, base_cfg.data, run.registry, quiet=run.quiet
-        )
-        run.log(f"shared warm start: {base_path}")
+        base_paths = {}  # one warm start per seed, shared by that seed's arms
+        for seed in run.seeds:
+            c = run.engine_config(rl_arm, seed)
+            base_paths[seed] = warm_start(c.model, c.model.sft, c.data, run.registry, quiet=run.quiet)
+        run.log(f"warm starts: {base_paths}")
 
         sft_arms = [a for a in (cfg.get("continue_from_base") or []) if a in run.arms]
         rl_sequences = base_cfg.trainer.total_steps * base_cfg.trainer.batch_size * base_cfg.rollout.n
@@ -47,7 +48,7 @@ class NoverReproduction(Reproduction):
             steps = arm_sft.steps
             if cfg.get("same_compute", True):
                 steps = math.ceil(rl_sequences / arm_sft.batch_size)
-            extra[arm] = {"model": {"path": base_path, "sft": {"steps": steps}}}
+            extra[arm] = {"model": {"sft": {"steps": steps}}}
             run.note(
                 f"`{arm}`: SFT continuation of the warm start on (question, reference) pairs with empty "
                 f"reasoning, {steps} steps x {arm_sft.batch_size} = {steps * arm_sft.batch_size} sequences "
@@ -58,10 +59,12 @@ class NoverReproduction(Reproduction):
         for arm in sft_arms:  # one SFT per seed (its data order and sample depend on the seed)
             for seed in run.seeds:
                 e = OmegaConf.to_container(OmegaConf.create(extra[arm]))
+                e["model"]["path"] = base_paths[seed]
                 e["model"]["sft"]["seed"] = int(seed)
                 run.train_arms(arms=[arm], seeds=[seed], extra={arm: e})
 
-        self._mechanism(run, base_path)
+        for seed, path in base_paths.items():
+            self._mechanism(run, path, seed)
         run.plot("eval/correct", title="held-out checker accuracy", ylabel="accuracy")
         run.plot("reward/mean", arms=[a for a in run.arms if a not in sft_arms and a != "base"],
                  title="training reward", ylabel="reward")  # fmt: skip
@@ -74,8 +77,9 @@ class NoverReproduction(Reproduction):
                 rows.append([arm, f"{mean:.3f}", ", ".join(f"{v:.3f}" for _, v in sorted(vals.items()))])
         run.table("Held-out accuracy (checker) per arm", ["arm", "mean", "per seed"], rows)
 
-    def _mechanism(self, run, base_path: str) -> None:
-        """AUC of -P_r for correctness on the warm start's sampled answers (a reward sanity check)."""
+    def _mechanism(self, run, base_path: str, seed: int = 0) -> None:
+        """AUC of -P_r for correctness on seed ``seed``'s warm start's sampled answers (a reward
+        sanity check; one measurement per seed, as each seed has its own warm start)."""
         from omegaconf import OmegaConf
 
         from r1repro.engine.local import LocalEngine
@@ -83,9 +87,9 @@ class NoverReproduction(Reproduction):
         m = run.cfg.get("mechanism") or {}
         if not m.get("enabled", True):
             return
-        cfg = run.engine_config("nover", 0)
+        cfg = run.engine_config("nover", seed)
         cfg.model.path, cfg.model.sft.enabled = base_path, False
-        cfg.trainer.out_dir = str(run.out_dir / "mechanism")
+        cfg.trainer.out_dir = str(run.out_dir / "mechanism" / f"seed{seed}")
         cfg.trainer.threads = int(m.get("threads", 2))
         eng = LocalEngine(cfg, quiet=True).setup()
         rows = eng.dataset.load("test", limit=int(m.get("prompts", 32)))
@@ -102,10 +106,9 @@ class NoverReproduction(Reproduction):
         if pos and neg:
             wins = sum((1.0 if a < b else 0.5 if a == b else 0.0) for a in pos for b in neg)
             auc = wins / (len(pos) * len(neg))
-            for seed in run.seeds:
-                run.record("ppl_auc", "base", seed, auc)
+            run.record("ppl_auc", "base", seed, auc)
             run.note(
-                f"Mechanism: on {len(pairs)} sampled warm-start answers ({len(pos)} correct), a correct "
+                f"Mechanism (seed {seed}): on {len(pairs)} sampled warm-start answers ({len(pos)} correct), a correct "
                 f"answer's reasoning has the lower proxy perplexity P_r in {auc:.2f} of (correct, wrong) "
                 "pairs (AUC; 0.5 = no signal). This is the signal NOVER trains on."
             )

@@ -178,3 +178,117 @@ class MultiFormTask(GeneratedDataset):
 
 def _plain(v: Any) -> bool:
     return isinstance(v, str | int | float | bool) or v is None
+
+
+# ------------------------------------------------------------------ the official validation set
+MATH_BENCHMARKS_FILE = "tinyv/math_benchmarks_aammo.parquet"
+"""The fork's ``verl/data/math_eval/math_benchmarks_aammo.parquet`` (AIME 30, AMC 83, MATH 500,
+Minerva 272, OlympiadBench 675 rows), validated on next to HardVerify-Math by
+``run_grpo_tinyv.sh`` (``data.val_files``). Not vendored: copy it into the data folder."""
+
+BENCHMARK_SIZES = {"AIME": 30, "AMC": 83, "MATH": 500, "MINERVA": 272, "OLYMPIAD_BENCH": 675}
+"""Rows per benchmark in the official file, keyed by the fork's ``data_source`` names (the fork's
+``reward_score/__init__.py`` scores these with Prime, never with TinyV)."""
+
+BENCHMARK_HUB = {
+    "AIME": ("HuggingFaceH4/aime_2024", None, "train", "problem", "answer"),
+    "AMC": ("AI-MO/aimo-validation-amc", None, "train", "problem", "answer"),
+    "MATH": ("HuggingFaceH4/MATH-500", None, "test", "problem", "answer"),
+    "MINERVA": ("math-ai/minervamath", None, "test", "question", "answer"),
+    "OLYMPIAD_BENCH": ("math-ai/olympiadbench", None, "test", "question", "final_answer"),
+}
+"""Hub fallbacks when the official file is absent: (hub id, config, split, question field,
+answer field). [unverified]: these public copies are assumed to hold the same problems as the
+fork's file (sizes are checked against `BENCHMARK_SIZES` by the loader's caller, not here)."""
+
+
+def _strip_instruction(text: str) -> str:
+    from r1repro_tinyv.templates import POLICY_INSTRUCTION
+
+    return text[: -len(POLICY_INSTRUCTION)] if text.endswith(POLICY_INSTRUCTION) else text
+
+
+class MathBenchmarks(Dataset):
+    """TinyV's math validation benchmarks (AIME24 / AMC / MATH500 / Minerva / OlympiadBench).
+
+    Reads the official parquet (`MATH_BENCHMARKS_FILE`) from the data folders, else each
+    benchmark from its hub id (`BENCHMARK_HUB`); raises `DatasetUnavailable` naming both
+    when neither works (offline). Rows keep the fork's data-source names, so a routing reward
+    (``tinyv.addon`` with ``route_by_data_source``) scores them with Prime only, as officially.
+    """
+
+    domain: ClassVar[str] = "math"
+
+    def __init__(self, benchmarks: Sequence[str] | None = None, name: str = "") -> None:
+        self.benchmarks = list(benchmarks or BENCHMARK_SIZES)
+        unknown = [b for b in self.benchmarks if b not in BENCHMARK_SIZES]
+        if unknown:
+            raise ValueError(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARK_SIZES)}")
+        self.name = name or "tinyv.math_benchmarks"
+
+    def records(self, split: str = "test") -> list[dict[str, Any]]:
+        reasons = []
+        for d in data_dirs():
+            path = d / MATH_BENCHMARKS_FILE
+            if path.is_file():
+                import pandas as pd
+
+                recs = []
+                for r in pd.read_parquet(path).to_dict("records"):
+                    if r["data_source"] in self.benchmarks:
+                        recs.append({"data_source": r["data_source"], "question": r["prompt"][0]["content"],
+                                     "answer": r["reward_model"]["ground_truth"]})  # fmt: skip
+                return recs
+        reasons.append(f"no local file '{MATH_BENCHMARKS_FILE}' in " + ", ".join(str(d) for d in data_dirs()))
+        recs = []
+        for bench in self.benchmarks:
+            hub_id, config, hub_split, q_field, a_field = BENCHMARK_HUB[bench]
+            try:
+                import datasets
+
+                ds = datasets.load_dataset(hub_id, config, split=hub_split)
+            except Exception as exc:  # noqa: BLE001
+                reasons.append(f"{bench}: hub id '{hub_id}' could not be loaded ({type(exc).__name__})")
+                continue
+            for r in ds:
+                answer = r[a_field]
+                answer = answer[0] if isinstance(answer, list) and len(answer) == 1 else answer
+                recs.append({"data_source": bench, "question": str(r[q_field]), "answer": str(answer)})
+        if len(reasons) > 1:
+            raise DatasetUnavailable(
+                f"dataset '{self.name}' is unavailable: " + "; ".join(reasons)
+                + ". Copy the fork's verl/data/math_eval/math_benchmarks_aammo.parquet to "
+                f"$R1REPRO_DATA_DIR/{MATH_BENCHMARKS_FILE}, or allow hub access."
+            )
+        return recs
+
+    def to_row(self, record: dict[str, Any], index: int, split: str) -> Row:
+        source = str(record["data_source"])
+        return Row(id=f"{source.lower()}-{index}", problem=_strip_instruction(str(record["question"])),
+                   ground_truth=str(record["answer"]), data_source=source, domain="math")  # fmt: skip
+
+    def fixture(self) -> list[Row]:
+        items = [("AIME", "What is 2^10 mod 1000?", "24"), ("MATH", "Simplify \\frac{10}{4}.", "\\frac{5}{2}"),
+                 ("MINERVA", "How many seconds are in an hour?", "3600")]  # fmt: skip
+        return [Row(id=f"bench-fixture-{i}", problem=q, ground_truth=a, data_source=s, domain="math")
+                for i, (s, q, a) in enumerate(items)]  # fmt: skip
+
+
+class OfficialValidation(Dataset):
+    """The official validation set: the five math benchmarks, then HardVerify-Math
+    (``run_grpo_tinyv.sh``: ``data.val_files=[math_benchmarks_aammo.parquet, hardverify_math]``)."""
+
+    domain: ClassVar[str] = "math"
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name or "tinyv.official_val"
+        self.parts: list[Dataset] = [MathBenchmarks(), HardVerifyMath()]
+
+    def load(self, split: str = "test", limit: int | None = None, seed: int | None = None) -> list[Row]:
+        rows = [row for part in self.parts for row in part.load(split)]
+        if seed is not None:
+            random.Random(seed).shuffle(rows)
+        return rows[:limit] if limit is not None else rows
+
+    def fixture(self) -> list[Row]:
+        return [row for part in self.parts for row in part.fixture()]

@@ -34,6 +34,10 @@ def r1repro_datasets():
              "zhangchenxu/bigmath_tinyv_filtered, shuffled with seed 42, 5,000 rows (the paper's RL set)"),
         lazy("r1repro_tinyv.data:HardVerifyMath", "tinyv.hardverify_math",
              "HardVerify-Math: 250 questions with a false-negative and a true-negative answer each"),
+        lazy("r1repro_tinyv.data:MathBenchmarks", "tinyv.math_benchmarks",
+             "AIME24 / AMC / MATH500 / Minerva / OlympiadBench: TinyV's math validation set (scored by Prime)"),
+        lazy("r1repro_tinyv.data:OfficialValidation", "tinyv.official_val",
+             "the official validation files: the five math benchmarks plus HardVerify-Math"),
         lazy("r1repro_tinyv.data:MultiFormTask", "tinyv.multiform",
              "generated problems whose answers have several equivalent forms (CPU scale)"),
     ]  # fmt: skip

@@ -36,12 +36,14 @@ def test_prime_on_hardverify_math_matches_the_claims(tmp_path, hardverify):
     stub = {"backend": "stub", "fn": "r1repro_tinyv.reward:stub_says_true_for_seven"}
     run = _run(tmp_path, {"verifier_table": {"judge": stub, "verifiers": ["prime", "addon"]}})
     TinyVReproduction().verifier_table(run, "unused")
-    m = run.measurements
-    assert m["hv_fn_accept"]["prime"][0] == 0.0 and m["hv_tn_reject"]["prime"][0] == 1.0
-    assert m["hv_fn_accept"]["addon"][0] == pytest.approx(sum(r.extra["fn_output"] == "7" for r in hardverify) / 250,
+    m = {k: {a: v["value"] for a, v in arms.items()} for k, arms in run.once.items()}
+    assert m["hv_fn_accept"]["prime"] == 0.0 and m["hv_tn_reject"]["prime"] == 1.0
+    assert len(run.once["hv_fn_accept"]["prime"]["items"]) == 250  # one measurement, per-question items
+    assert m["hv_fn_accept"]["addon"] == pytest.approx(sum(r.extra["fn_output"] == "7" for r in hardverify) / 250,
                                                           abs=0.01)  # fmt: skip
     _, claims = load_claims(CLAIMS)
-    verdicts = {c.id: judge(c, m).verdict for c in claims if c.metric.startswith("hv_") and c.arm == "prime"}
+    verdicts = {c.id: judge(c, run.measurements, run.items, run.once).verdict
+                for c in claims if c.metric.startswith("hv_") and c.arm == "prime"}  # fmt: skip
     assert verdicts == {"prime_rejects_hardverify_fn": "matches", "prime_rejects_hardverify_tn": "matches"}
     table = run.tables[0]
     assert "HardVerify-Math (250 questions" in table.title and table.rows[0][1].startswith("0.0% (0/250)")
@@ -51,8 +53,8 @@ def test_math_verify_on_a_slice_of_hardverify_math(tmp_path, hardverify):
     """math-verify's verdicts on the first 50 questions (all 250: 149/250 and 248/250, in the report)."""
     run = _run(tmp_path, {"verifier_table": {"verifiers": ["math_verify"], "limit": 50}})
     TinyVReproduction().verifier_table(run, "unused")
-    assert run.measurements["hv_fn_accept"]["math_verify"][0] == pytest.approx(42 / 50)
-    assert run.measurements["hv_tn_reject"]["math_verify"][0] == pytest.approx(50 / 50)
+    assert run.once["hv_fn_accept"]["math_verify"]["value"] == pytest.approx(42 / 50)
+    assert run.once["hv_tn_reject"]["math_verify"]["value"] == pytest.approx(50 / 50)
 
 
 def _history(curve, llm=None):

@@ -1,0 +1,1 @@
+"""r1repro plugin for Learning to Reason via Mixture-of-Thought for Logical Reasoning (arXiv 2505.15817)."""
