@@ -149,6 +149,48 @@ print(json.dumps({{"stdout": r.stdout, "stderr": r.stderr, "rc": r.returncode}})
     assert result["rc"] == 0 and "sent" not in result["stdout"], result
 
 
+def test_killing_the_caller_takes_the_jail_with_it(layers):
+    """A pool worker killed at its deadline must not leave its sandboxed program running."""
+    need(layers, "pidns")
+    token = f"r1sbx-{secrets.token_hex(6)}"
+    code = f"import subprocess, sys; subprocess.run([sys.executable, '-c', 'import time; time.sleep(30)', '{token}'])"
+    caller = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from r1repro.sandbox import run_sandboxed; run_sandboxed({code!r}, timeout_s=30)",
+        ]
+    )
+
+    def sleepers() -> list[int]:
+        return [pid for pid in _alive_with(token) if pid != caller.pid]  # the caller's argv has it too
+
+    try:
+        for _ in range(100):  # wait until the sleeper runs
+            if sleepers():
+                break
+            time.sleep(0.1)
+        assert sleepers(), "the sandboxed program never started"
+        caller.kill()
+        caller.wait()
+        for _ in range(50):
+            if not sleepers():
+                break
+            time.sleep(0.1)
+        assert sleepers() == []
+    finally:
+        caller.kill()
+
+
+def test_concurrent_calls_do_not_mix(layers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: run_sandboxed(f"print({i} * 2)"), range(4)))
+    assert [r.stdout.strip() for r in results] == ["0", "2", "4", "6"]
+    assert all(r.ok and r.layers == layers for r in results)
+
+
 def test_wall_clock_kills_a_sleep_loop():
     t = time.time()
     r = run_sandboxed("import time\nwhile True: time.sleep(0.01)", timeout_s=1)
