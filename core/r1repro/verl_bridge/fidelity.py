@@ -73,6 +73,16 @@ def note(label: str, official: Any, source: str, ours: Any, why: str) -> Setting
     return Setting(f"note:{label}", official, source, ours=ours, why=why)
 
 
+def cite(repo: str, default_path: str):
+    """``src = cite("owner/name@commit", "train.sh")``; ``src(12)`` -> "owner/name@commit train.sh:12",
+    ``src(5, "other.py")`` -> "owner/name@commit other.py:5"."""
+
+    def src(line: int, path: str = default_path) -> str:
+        return f"{repo} {path}:{line}"
+
+    return src
+
+
 # --- composing a preset the way the launcher does -------------------------------------------
 
 
@@ -105,7 +115,7 @@ def settings_of(composed, preset) -> dict[str, Any]:
     return flat
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _composed(paper: str, overrides: tuple[str, ...]) -> tuple[dict[str, Any], Any]:
     from r1repro.registry import get_registry
     from r1repro.repro.run import compose_config

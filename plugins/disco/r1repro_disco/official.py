@@ -9,7 +9,7 @@ OpenRLHF counts differently from verl: ``--rollout_batch_size 64`` prompts x
 ``ppo_mini_batch_size`` counts prompts (x n), so 64 samples = 16 prompts.
 """
 
-from r1repro.verl_bridge.fidelity import Setting, deviation, note
+from r1repro.verl_bridge.fidelity import Setting, cite, deviation, note
 
 REPO = "Tonyzhou98/disco_grpo@7ccdefc"
 SH = "scripts/grpo/train_grpo_qwen2.5_gt_domain_weight.sh"
@@ -17,8 +17,7 @@ CLI = "OpenRLHF/openrlhf/cli/train_ppo_ray.py"
 ACTOR = "OpenRLHF/openrlhf/trainer/ray/ppo_actor.py"
 
 
-def src(line: int, path: str = SH) -> str:
-    return f"{REPO} {path}:{line}"
+src = cite(REPO, SH)
 
 
 OFFICIAL = [

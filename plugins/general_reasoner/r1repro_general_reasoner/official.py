@@ -3,14 +3,13 @@ verl submodule @c62e7ac7 ~ v0.3) as verl 0.9.1 keys: the one table that the fide
 README's "Official vs ours" table and the paper-scale dry run read
 (`r1repro.verl_bridge.fidelity`)."""
 
-from r1repro.verl_bridge.fidelity import Setting, deviation, note
+from r1repro.verl_bridge.fidelity import Setting, cite, deviation, note
 
 REPO = "TIGER-AI-Lab/General-Reasoner@007e44c"
 SH = "train_general_reasoner.sh"
 
 
-def src(line: int, path: str = SH) -> str:
-    return f"{REPO} {path}:{line}"
+src = cite(REPO, SH)
 
 
 OFFICIAL = [

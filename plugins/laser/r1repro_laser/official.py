@@ -3,15 +3,14 @@ a verl fork of the SimpleRL-Zoo lineage) as verl 0.9.1 keys: the one table that 
 the README's "Official vs ours" table and the paper-scale dry run read
 (`r1repro.verl_bridge.fidelity`)."""
 
-from r1repro.verl_bridge.fidelity import Setting, deviation, note
+from r1repro.verl_bridge.fidelity import Setting, cite, deviation, note
 
 REPO = "hkust-nlp/Laser@c9e7c4e"
 SH = "scripts/training/laser-d-1.5b/laser-d-1.5b-l4096.sh"
 FORK_YAML = "verl/trainer/config/ppo_trainer.yaml"
 
 
-def src(line: int, path: str = SH) -> str:
-    return f"{REPO} {path}:{line}"
+src = cite(REPO, SH)
 
 
 OFFICIAL = [

@@ -8,7 +8,7 @@ is one prompt x 8 completions per optimizer step, so verl's ``data.train_batch_s
 ``ppo_mini_batch_size`` = 1 (prompts).
 """
 
-from r1repro.verl_bridge.fidelity import Setting, deviation, note
+from r1repro.verl_bridge.fidelity import Setting, cite, deviation, note
 
 REPO = "thinkwee/NOVER@cb1a4ef"
 RAW_CHAT_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
@@ -27,8 +27,7 @@ SUBSETS = {
 }
 
 
-def src(line: int, path: str = "config.py") -> str:
-    return f"{REPO} {path}:{line}"
+src = cite(REPO, "config.py")
 
 
 OFFICIAL = [
