@@ -162,3 +162,66 @@ def test_paper_preset_composes_into_a_config_verl_accepts(name, tmp_path):
     if cfg.verl.get("reward") is not None:
         for rn in _nested_reward_names(cfg.verl.reward):
             REG.entry("reward", rn)
+
+
+# --- issue 12 §2: one bad sample never spoils a batch; a failure is never a verdict ------------
+def _isolation_samples():
+    from r1repro.types import Sample
+
+    def s(response, group_id, uid):
+        return Sample(response=response, ground_truth="42", problem="What is 6*7?", data_source="r1repro/adversarial",
+                      domain="math", group_id=group_id, uid=uid, response_length=12)  # fmt: skip
+
+    good = [s("6*7 = 42. The answer is \\boxed{42}", "good", "right"), s("The answer is \\boxed{41}", "good", "wrong")]
+    bad = [s(123, "bad", "int"), s("x \ud800 \\boxed{\udfff}", "bad2", "surrogate"), s("fine", ["g"], "list_group")]
+    return good, [bad[0], good[0], bad[1], good[1], bad[2]]
+
+
+def _same(a, b):
+    return (a.score, "error" in a.info) == (b.score, "error" in b.info)
+
+
+@pytest.mark.parametrize("name", REG.names("reward"))
+def test_one_bad_sample_never_spoils_the_batch(name):
+    """A non-string response, a lone surrogate and a list group_id in the batch change nothing
+    for the other samples; the unreadable ones are errors on themselves only."""
+    good, mixed = _isolation_samples()
+    alone = _build("reward", name)(good)
+    res = _build("reward", name)(mixed)
+    assert _same(res[1], alone[0]) and _same(res[3], alone[1]), (name, alone, res)
+    assert "must be a string" in res[0].info["error"] and "must be a string" in res[4].info["error"]
+
+
+JUDGED = [n for n in REG.names("reward")
+          if "judge" in (getattr(REG.entry("reward", n).load(), "contract_example", dict)() or {})]  # fmt: skip
+
+
+def _with_judge(name, judge, **options):
+    obj = REG.entry("reward", name).load()
+    return REG.build("reward", {"name": name, **obj.contract_example(), "judge": judge, **options})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", JUDGED)
+def test_a_real_tiny_judge_isolates_a_bad_sample(name):
+    """With a real (tiny) transformers judge, not only the stub: the lone surrogate that used
+    to fail the tokenizer for the whole judge batch fails nothing."""
+    good, mixed = _isolation_samples()
+    judge = {"backend": "transformers", "model": "tiny:nano", "max_tokens": 2}
+    res = _with_judge(name, judge, max_tokens=2)(mixed)  # the reward's own max_tokens overrides the judge's
+    assert ["error" in r.info for r in res] == [True, False, False, False, True], [r.info for r in res]
+
+
+@pytest.mark.parametrize("name", JUDGED)
+def test_a_judge_that_cannot_load_is_an_error_never_a_verdict(name):
+    from r1repro.components import RewardUnavailable
+
+    reward = _with_judge(name, {"backend": "transformers", "model": "/nonexistent/judge-model"})
+    good, _ = _isolation_samples()
+    res = reward(good)
+    assert all("could not be loaded" in r.info.get("error", "") for r in res if r.info.get("llm_called", 1.0)), res
+    assert any("error" in r.info for r in res)
+    with pytest.raises(RewardUnavailable, match="could not be loaded"):
+        reward.preflight()
+    with pytest.raises(Exception, match="unknown judge backend"):
+        _with_judge(name, {"backend": "no-such-backend"})

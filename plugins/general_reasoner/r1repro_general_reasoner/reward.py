@@ -205,9 +205,14 @@ class GeneralVerifierReward(Reward):
             s = samples[i]
             p = verifier_prompt(clean_text(s.problem), clean_text(s.ground_truth), solutions[i])
             prompts.append([{"role": "user", "content": p}] if self.prompt_format == "chat" else p)
-        replies = dict(zip(ask, self._ask(prompts)))
+        asked, errors = self._ask_checked(prompts)
+        replies = dict(zip(ask, asked))
+        failed = {i: e for i, e in zip(ask, errors) if e is not None}
         out = []
         for i, s in enumerate(samples):
+            if i in failed:  # a judge that did not answer is an error, never a "No"
+                out.append(RewardResult(self.failure_score, {"error": failed[i], "correct": False}))
+                continue
             reply = replies.get(i, "").strip()
             score, parts = verifier_score(solutions[i], reply, clean_text(s.ground_truth), self.count_tokens)
             self._yes.append(float(parts["verifier_yes"]))
@@ -215,18 +220,21 @@ class GeneralVerifierReward(Reward):
         return out
 
     def _ask(self, prompts: list[Any]) -> list[str]:
-        """The judge's replies, each distinct prompt asked once when decoding is greedy."""
+        """The judge's replies ("" where it failed; see `_ask_checked`)."""
+        return self._ask_checked(prompts)[0]
+
+    def _ask_checked(self, prompts: list[Any]) -> tuple[list[str], list[str | None]]:
+        """(replies, per-prompt errors), each distinct prompt asked once when decoding is greedy."""
         if not prompts or self.temperature > 0:
-            return self.judge.complete(prompts, self.max_tokens, self.temperature) if prompts else []
+            return self.judge.complete_checked(prompts, self.max_tokens, self.temperature) if prompts else ([], [])
         keys = [repr(p) for p in prompts]
         first: dict[str, int] = {}
         for i, k in enumerate(keys):
             first.setdefault(k, i)
         uniq = list(first.values())
-        got = dict(
-            zip(uniq, self.judge.complete([prompts[i] for i in uniq], self.max_tokens, self.temperature))
-        )
-        return [got[first[k]] for k in keys]
+        replies, errors = self.judge.complete_checked([prompts[i] for i in uniq], self.max_tokens, self.temperature)
+        got = dict(zip(uniq, zip(replies, errors)))
+        return [got[first[k]][0] for k in keys], [got[first[k]][1] for k in keys]
 
     def consume_stats(self) -> dict[str, float]:
         out = {k: float(v) for k, v in self.judge.stats.snapshot_and_reset().items()}
