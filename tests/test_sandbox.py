@@ -370,8 +370,14 @@ import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("sbx", {str(module)!r})
 sbx = sys.modules["sbx"] = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sbx)
+import os, warnings
 r = sbx.run_sandboxed("import os; print(os.getuid()); open('/etc/passwd').read()")
-print(json.dumps({{"layers": r.layers, "missing": r.missing, "stdout": r.stdout, "stderr": r.stderr}}))
+os.environ["R1REPRO_SANDBOX_NAMESPACES"] = "0"
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    f = sbx.run_sandboxed("print('fallback ran')")
+print(json.dumps({{"layers": r.layers, "missing": r.missing, "stdout": r.stdout, "stderr": r.stderr,
+                  "fallback": [f.stdout, f.layers, sorted(f.missing), [str(w.message) for w in caught]]}}))
 """
     proc = subprocess.run([python, "-I", "-c", script], capture_output=True, text=True, timeout=60, cwd="/",
                           user=65534, group=65534, extra_groups=[])  # fmt: skip
@@ -382,6 +388,11 @@ print(json.dumps({{"layers": r.layers, "missing": r.missing, "stdout": r.stdout,
         pytest.skip(f"this machine does not permit unprivileged user namespaces: {result['missing']}")
     assert set(JAIL) <= set(result["layers"]), result
     assert result["stdout"].strip() == "65534", result
+    # and the plain-user fallback still runs, loudly, without pretending to any jail layer
+    stdout, fb_layers, fb_missing, messages = result["fallback"]
+    assert stdout.strip() == "fallback ran"
+    assert set(JAIL) <= set(fb_missing) and not set(JAIL) & set(fb_layers)
+    assert any("WITHOUT these isolation layers" in m and "uid" in m for m in messages)
 
 
 # ------------------------------------------------------------------------ API

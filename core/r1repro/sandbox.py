@@ -87,7 +87,7 @@ class SandboxResult:
 
 def run_sandboxed(
     code: str | None = None,
-    stdin: str | bytes = "",
+    stdin: str | bytes | None = "",
     timeout_s: float = 3.0,
     memory_mb: int = 512,
     output_limit: int = 20_000,
@@ -121,7 +121,7 @@ def run_sandboxed(
         )
     except (TypeError, ValueError) as exc:
         return SandboxResult(False, "", f"sandbox: {exc}", None, killed_reason="error")
-    stdin_bytes = stdin.encode("utf-8", "replace") if isinstance(stdin, str) else bytes(stdin)
+    stdin_bytes = stdin.encode("utf-8", "replace") if isinstance(stdin, str) else bytes(stdin or b"")
     limits = {"memory_mb": int(memory_mb), "fsize_mb": int(fsize_mb), "max_processes": int(max_processes),
               "cpu_s": int(cpu_s or max(1, int(timeout_s) + 1)), "disk_mb": int(disk_mb),
               "shm_mb": max(1, min(16, int(disk_mb)))}  # fmt: skip
@@ -415,6 +415,9 @@ def _result(pump: _Pump, proc: subprocess.Popen, killed: str | None, uid: int) -
     events = _events(bytes(pump.status))
     layers = tuple(dict.fromkeys(e["layer"] for e in events if "layer" in e))
     missing = {e["missing"]: e.get("why", "") for e in events if "missing" in e}
+    for layer in ESSENTIAL_LAYERS:  # a jail that died before reporting must not pass for a full one
+        if layer not in layers:
+            missing.setdefault(layer, "not reported: the jail did not start")
     if "pidns" not in layers and "uid" in layers:
         _sweep_uid(uid)
     _warn_missing(missing)
