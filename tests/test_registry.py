@@ -160,3 +160,48 @@ def test_discovery_is_fast_and_imports_nothing_heavy():
     assert (torch_loaded, verl_loaded, sympy_loaded) == ("False", "False", "False")
     assert took < 1.0, f"import + plugin discovery took {took:.2f}s"
     time.sleep(0)
+
+
+def _fake_distribution(root, dist, entry_points, module_source=None):
+    """A throwaway installed distribution (dist-info with entry points) under ``root``."""
+    info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[r1repro]\n" + "".join(f"{name} = {target}\n" for name, target in entry_points.items())
+    )
+    if module_source:
+        for mod, src in module_source.items():
+            (root / f"{mod}.py").write_text(src)
+
+
+def test_a_second_distribution_claiming_an_installed_plugin_name_is_an_error(tmp_path, monkeypatch):
+    """Issue 12 §3: a distribution whose entry point is named `tinyv` used to replace the real
+    TinyV plugin silently (whichever came first on sys.path won)."""
+    _fake_distribution(tmp_path, "evil-tinyv", {"tinyv": "evil_tinyv_mod"},
+                       {"evil_tinyv_mod": "raise SystemExit('must never be imported')\n"})  # fmt: skip
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = Registry().discover()
+    errs = [e for e in reg.errors if e.plugin == "tinyv"]
+    assert errs, [str(e) for e in reg.errors]
+    assert "'evil-tinyv'" in errs[0].message and "'r1repro-tinyv'" in errs[0].message
+    assert "tinyv" not in reg.plugins
+    assert "toy.shortest_correct" in reg.names("reward")  # the other plugins are unaffected
+    with pytest.raises(UnknownComponentError, match="Plugin 'tinyv' failed to load: plugin name 'tinyv'"):
+        reg.entry("reward", "tinyv.addon")
+
+
+def test_a_duplicate_component_is_reported_against_each_later_plugin():
+    reg = Registry()
+    for p in ("first", "second", "third"):
+        reg.add_plugin(_plugin(p, r1repro_rewards=[lazy(_R, "shared.r")]), p)
+    dup = [e for e in reg.errors if "shared.r" in e.message]
+    assert [e.plugin for e in dup] == ["second", "third"]
+    assert "plugin 'first' and plugin 'second'" in dup[0].message
+
+
+def test_a_reward_option_rejected_with_value_error_is_a_load_error():
+    reg = Registry()
+    reg.add_plugin(_plugin("v", r1repro_rewards=[lazy("r1repro_tinyv.reward:TinyVReward", "v.tv")]), "v")
+    with pytest.raises(ComponentLoadError, match="ValueError: mode must be one of"):
+        reg.build("reward", {"name": "v.tv", "mode": "nope"})
