@@ -281,8 +281,9 @@ def _make_cgroups(limits: dict) -> tuple[list[str], str]:
     try:
         own = _own_cgroups()
         for controller, settings in plan:
-            mount = os.path.join("/sys/fs/cgroup", controller)
-            path = os.path.join(mount, own[controller].lstrip("/"), name)
+            parent = os.path.join("/sys/fs/cgroup", controller, own[controller].lstrip("/"))
+            _remove_stale_cgroups(parent)
+            path = os.path.join(parent, name)
             os.mkdir(path)
             dirs.append(path)
             for key, value in settings.items():
@@ -291,6 +292,14 @@ def _make_cgroups(limits: dict) -> tuple[list[str], str]:
         _remove_cgroups(dirs)
         return [], f"cannot create a cgroup: {exc}"
     return dirs, ""
+
+
+def _remove_stale_cgroups(parent: str) -> None:
+    """Remove empty cgroups left by callers that were killed mid-call (one with processes stays)."""
+    for path in Path(parent).glob("r1repro-sbx-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - path.stat().st_mtime > 60:
+                path.rmdir()
 
 
 def _remove_cgroups(dirs: Sequence[str]) -> None:
