@@ -266,3 +266,26 @@ def test_scaffold_states_the_rules_and_its_claims_load(tmp_path):
     readme = (root / "README.md").read_text()
     assert BEGIN in readme and END in readme and "PROFILE=full" in readme and "record_once" in readme
     assert "record_once" in (root / "r1repro_mypaper" / "reproduction.py").read_text()
+
+
+def test_all_items_at_the_floor_in_every_seed_is_not_pseudo_replication(tmp_path):
+    run = _run(tmp_path)
+    for s in (0, 1, 2):
+        run.record("acc", "t", s, 0.0, items=_items(0))
+        run.record("acc", "b", s, 0.0, items=_items(0))
+    j = judge(
+        Claim(id="c", claim="x", metric="acc", treatment="t", baseline="b"), run.measurements, run.items
+    )
+    assert j.detail["diff"]["n"] == (3,) and j.verdict == stats.INCONCLUSIVE
+    assert j.warnings and all("floor or a ceiling" in w and PSEUDO_WARNING not in w for w in j.warnings)
+
+
+def test_gain_items_are_item_wise_differences(tmp_path):
+    run = _run(tmp_path)
+    run.record("final_correct", "a", 0, 0.5, items={"x": 1.0, "y": 0.0})
+    run.record("initial_correct", "a", 0, 0.0, items={"x": 0.0, "y": 0.0})
+    run.record("initial_correct", "a", 1, 0.0, items={"z": 0.0, "y": 0.0})
+    run.record("final_correct", "a", 1, 0.5, items={"x": 1.0, "y": 0.0})
+    assert run.gain_items("final_correct", "initial_correct", "a", 0) == {"x": 1.0, "y": 0.0}
+    assert run.gain_items("final_correct", "initial_correct", "a", 1) is None  # different items
+    assert run.items_of("final_correct", "b", 0) is None

@@ -29,7 +29,9 @@ Rules the judge enforces:
   start), otherwise unpaired (Welch);
 * a measurement with the same value and items in every seed of an arm is **pseudo-replicated**
   (one measurement copied into seeds): it is judged as one measurement (n = 1) and the report
-  says so. Record a deterministic measurement once, with ``run.record_once``;
+  says so. Record a deterministic measurement once, with ``run.record_once``. (The exception:
+  every item at the same value, e.g. all wrong in every seed, is a floor or a ceiling, not a
+  copy; the seeds count, and the report warns that the effect cannot show there);
 * ``best_*`` measurements (the best evaluation over training, chosen on the test split) cannot
   be claimed: claims use ``final_*`` (or ``initial_*`` / ``mean_*``);
 * every claim has a definition hash (metric, kind, arms, direction, margin, value); a claim
@@ -167,7 +169,11 @@ def observe(metric: str, arm: str | None, measurements, items=None, once=None) -
         first = seeds[0]
         same = all(obs.values[s] == obs.values[first] and obs.items.get(s, {}) == obs.items.get(first, {})
                    for s in seeds)  # fmt: skip
-        if same:
+        constant = set(obs.items.get(first, {}).values())
+        if same and len(constant) == 1:  # every item at one value in every seed: a floor or a ceiling
+            obs.warning = (f"{arm}: every item is {constant.pop():g} in every seed (a floor or a ceiling: the "
+                           "effect cannot show here)")  # fmt: skip
+        elif same:
             return Obs({ONCE: obs.values[first]}, {ONCE: obs.items.get(first, {})}, once=True,
                        warning=f"{PSEUDO_WARNING} ({arm}: the same value and items in seeds {seeds}; judged as "
                                "one measurement, n = 1)")  # fmt: skip

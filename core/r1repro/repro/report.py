@@ -182,7 +182,7 @@ def measurements_section(run) -> list[str]:
     """Every measurement: mean ± std over seeds with a 90% interval of the mean (seed and item
     error), single measurements with their item bootstrap; ``best_*`` is labelled as test-split
     selection."""
-    from r1repro.repro.claims import observe
+    from r1repro.repro.claims import PSEUDO_WARNING, observe
 
     rows = []
     metrics = sorted(set(run.measurements) | set(run.once))
@@ -207,7 +207,9 @@ def measurements_section(run) -> list[str]:
             n = "once" if obs.once else len(vals)
             per = ", ".join(f"{v:.3g}" for v in vals) if not obs.once else f"{vals[0]:.3g}"
             if obs.warning:
-                per += " ⚠ pseudo-replicated: one measurement copied into seeds"
+                per += " ⚠ " + (
+                    PSEUDO_WARNING if obs.warning.startswith(PSEUDO_WARNING) else "floor / ceiling"
+                )
             rows.append([label, arm, f"{stats.mean(vals):.4g}", f"{stats.std(vals):.3g}", ci, n,
                          len(its) or "—", per])  # fmt: skip
     return ["## All measurements", "", md_table(["measurement", "arm", "mean", "std over seeds", "90% CI of the mean",

@@ -93,6 +93,18 @@ class ReproRun:
             "items": as_items(items) if items is not None else {},
         }
 
+    def items_of(self, metric: str, arm: str, seed: int) -> dict[str, float] | None:
+        """The per-item values recorded with a measurement (None if it has none)."""
+        return self.items.get(metric, {}).get(arm, {}).get(int(seed))
+
+    def gain_items(self, after: str, before: str, arm: str, seed: int) -> dict[str, float] | None:
+        """Item-wise ``after - before`` (e.g. final_correct - initial_correct) when both were
+        measured on the same items: the items of a gain measurement."""
+        a, b = self.items_of(after, arm, seed), self.items_of(before, arm, seed)
+        if a and b and set(a) == set(b):
+            return {k: a[k] - b[k] for k in a}
+        return None
+
     def table(self, title: str, headers: list[str], rows: list[list[Any]], note: str = "") -> None:
         self.tables.append(Table(title, headers, rows, note))
 

@@ -40,13 +40,14 @@ class PPEReproduction(Reproduction):
             for seed in run.seeds:
                 for k in KEYS:
                     if seed in m.get(f"initial_{k}", {}).get(tag, {}):
-                        run.record(k, f"{tag}.iPE", seed, m[f"initial_{k}"][tag][seed])
-                        run.record(k, f"{tag}.pPE", seed, m[f"final_{k}"][tag][seed])
+                        run.record(k, f"{tag}.iPE", seed, m[f"initial_{k}"][tag][seed],
+                                   items=run.items_of(f"initial_{k}", tag, seed))  # fmt: skip
+                        run.record(k, f"{tag}.pPE", seed, m[f"final_{k}"][tag][seed],
+                                   items=run.items_of(f"final_{k}", tag, seed))  # fmt: skip
                 for k in ("correct", "format"):
                     if seed in m.get(f"initial_{k}", {}).get(tag, {}):
-                        run.record(
-                            f"gain_{k}", tag, seed, m[f"final_{k}"][tag][seed] - m[f"initial_{k}"][tag][seed]
-                        )
+                        run.record(f"gain_{k}", tag, seed, m[f"final_{k}"][tag][seed] - m[f"initial_{k}"][tag][seed],
+                                   items=run.gain_items(f"final_{k}", f"initial_{k}", tag, seed))  # fmt: skip
         for seed in run.seeds:
             for k in ("correct", "format"):
                 gains = [m[f"gain_{k}"][t][seed] for t in tags if seed in m.get(f"gain_{k}", {}).get(t, {})]
