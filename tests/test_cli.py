@@ -48,7 +48,8 @@ def test_score_jsonl_one_line_out_per_line_in(tmp_path):
     ]
     inp.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
     out = tmp_path / "out.jsonl"
-    assert main(["score", "--reward", "toy.shortest_correct", "--input", str(inp), "--output", str(out)]) == 0
+    # two lines failed (not JSON, no response): exit 1, every line still written
+    assert main(["score", "--reward", "toy.shortest_correct", "--input", str(inp), "--output", str(out)]) == 1
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) == 5
     assert [r.get("score") for r in rows] == [1.0, None, 1.5, 0.0, None]  # group-aware: shortest correct +0.5

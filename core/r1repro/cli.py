@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -34,6 +35,16 @@ examples:
   r1repro results [--check]                      README result tables from the latest full-profile runs
   r1repro new-plugin mypaper                     scaffold plugins/mypaper (pyproject, hooks, README, test)
 """
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--reward", required=True, help='reward name, or a JSON spec {"name": ..., options}')
     sc.add_argument("--input", required=True, help="JSONL file ('-' for stdin)")
     sc.add_argument("--output", help="JSONL file (default: stdout)")
-    sc.add_argument("--batch-size", type=int, default=256)
+    sc.add_argument("--batch-size", type=_positive_int, default=256, help="samples per reward call (>= 1)")
 
     tr = sub.add_parser("train", help="one local-engine training run", description="Train with the local "
                         "engine; arguments are dotted overrides of r1repro.engine.config.EngineConfig.")  # fmt: skip
@@ -144,7 +155,13 @@ def cmd_list(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    from r1repro.registry import get_registry
+    from r1repro.repro.preflight import compose_checked
     from r1repro.repro.run import run_reproduction
+
+    # the overrides are checked (syntax, keys, types) before anything is created on disk
+    repro = get_registry().build("reproduction", args.paper)
+    compose_checked(repro.resolve_config_dir(), args.scale, list(args.overrides), profile=args.profile)
 
     summary = run_reproduction(args.paper, scale=args.scale, overrides=args.overrides, run_id=args.run_id,
                                dry_run=args.dry_run, quiet=args.quiet, profile=args.profile)  # fmt: skip
@@ -187,43 +204,101 @@ def _parse_spec(text: str):
     return spec
 
 
-def cmd_score(args) -> int:
-    from r1repro.components import group_indices
-    from r1repro.registry import build
+def _check_output_path(path: str) -> None:
+    """Fail before any scoring if the output cannot be written (a folder, no parent folder)."""
+    out = Path(path)
+    if out.is_dir():
+        raise IsADirectoryError(f"--output {path} is a folder, not a file")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"--output {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise PermissionError(f"--output {path} is not writable")
+
+
+def _read_lines(path: str) -> list[str]:
+    if path == "-":
+        return sys.stdin.read().splitlines()
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"--input {path} is a folder, not a JSONL file")
+    with open(path, encoding="utf-8", errors="replace") as src:
+        return src.read().splitlines()
+
+
+def _parse_line(text: str, lineno: int):
+    """(record, Sample) of one input line, or raise ValueError saying what is wrong with it."""
+    import copy
+
+    from r1repro.components import admit_sample
     from r1repro.types import Sample
 
+    if not text.strip():
+        raise ValueError("blank line (no sample)")
+    try:
+        rec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc})") from None
+    if not isinstance(rec, dict):
+        raise ValueError(f"not a JSON object (got {type(rec).__name__})")
+    try:  # a deep copy: a reward that edits sample.extra must not change the echoed input
+        sample = Sample.from_dict(copy.deepcopy(rec))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+    sample, why = admit_sample(sample)
+    if sample is None:
+        raise ValueError(why)
+    return rec, sample
+
+
+def cmd_score(args) -> int:
+    """One output line per input line (blank and broken lines included, numbered as in the
+    file): the input object plus "score" and "info", or "error". Exit 1 if any line failed
+    (bad input, or a reward error such as a judge that did not answer), with a count."""
+    from r1repro.components import group_indices
+    from r1repro.registry import build
+
+    if args.output:
+        _check_output_path(args.output)
+    lines = _read_lines(args.input)  # before building the reward: a bad path fails fast
     reward = build("reward", _parse_spec(args.reward))
-    src = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8", errors="replace")  # noqa: SIM115
-    lines = [ln for ln in src.read().splitlines() if ln.strip()]
-    if src is not sys.stdin:
-        src.close()
-    records, samples, where = [], [], []
+    records: list[dict] = []
+    samples, where = [], []
     for i, ln in enumerate(lines):
         try:
-            rec = json.loads(ln)
-            if not isinstance(rec, dict):
-                raise ValueError("not a JSON object")
-            samples.append(Sample.from_dict(rec))
-            where.append(i)
-            records.append(rec)
-        except (ValueError, TypeError) as exc:
+            rec, sample = _parse_line(ln, i + 1)
+        except ValueError as exc:
             records.append({"error": f"line {i + 1}: {exc}"})
+            continue
+        records.append(rec)
+        samples.append(sample)
+        where.append(i)
     results: dict[int, tuple[float, dict]] = {}
     # keep groups together so group-aware rewards see every rollout of a prompt
     order = [i for idxs in group_indices(samples).values() for i in idxs]
-    for start in range(0, len(order), max(1, args.batch_size)):
+    for start in range(0, len(order), args.batch_size):
         chunk = order[start : start + args.batch_size]
         for k, res in zip(chunk, reward([samples[k] for k in chunk])):
             results[where[k]] = (res.score, res.info)
+    failed = 0
     out = sys.stdout if not args.output else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
-    for i, rec in enumerate(records):
-        if i in results:
-            score, info = results[i]
-            rec = {**rec, "score": score, "info": info}
-        out.write(json.dumps(_strict_json(rec), default=str) + "\n")
-    if out is not sys.stdout:
-        out.close()
-        print(f"scored {len(results)} of {len(records)} lines -> {args.output}", file=sys.stderr)
+    try:
+        for i, rec in enumerate(records):
+            if i in results:
+                score, info = results[i]
+                rec = {**rec, "score": score, "info": info}
+                failed += "error" in info
+            else:
+                failed += 1
+            out.write(json.dumps(_strict_json(rec), default=str) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    where_to = f" -> {args.output}" if args.output else ""
+    print(f"scored {len(results)} of {len(records)} lines{where_to}; {failed} failed", file=sys.stderr)
+    if failed:
+        print(f"r1repro score: {failed} of {len(records)} lines failed (see their \"error\" fields)",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 
@@ -264,22 +339,37 @@ def cmd_new_plugin(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    # parse_known_args: argparse cannot give a positional list (the overrides) tokens that come
+    # after an option (`reproduce toy --scale paper verl.cpu_smoke=true`, what `make reproduce` runs).
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "overrides", None) is not None and not any(e.startswith("-") for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     handlers = {"list": cmd_list, "reproduce": cmd_reproduce, "score": cmd_score, "train": cmd_train,
                 "new-plugin": cmd_new_plugin, "results": cmd_results}  # fmt: skip
     if args.command is None:
         _parser().print_help()
         return 0
+    from r1repro.components import RewardUnavailable
     from r1repro.registry import RegistryError
+    from r1repro.repro.preflight import ReproductionNotReady
 
     try:
         return handlers[args.command](args)
-    except RegistryError as exc:
-        print(f"r1repro: {exc}", file=sys.stderr)
+    except (RegistryError, ReproductionNotReady, RewardUnavailable, OSError) as exc:
+        # what the user can fix (a name, an option, an override, a path, missing data or
+        # judge): one line, no traceback. OSError covers a missing file, a folder, no permission.
+        print(f"r1repro {args.command}: {_first_line(exc)}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
-        print(f"r1repro: {exc}", file=sys.stderr)
-        return 2
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}"
+    return (text.splitlines() or [type(exc).__name__])[0]
 
 
 if __name__ == "__main__":

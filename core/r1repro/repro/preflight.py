@@ -32,7 +32,9 @@ def compose_checked(config_dir, scale: str, overrides: list[str], profile: str |
 
 def _one_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+    key = getattr(exc, "full_key", None)  # OmegaConf errors know which key was wrong
+    where = f" (key {key})" if key else ""
+    return f"{type(exc).__name__}{where}: {lines[0] if lines else ''}"
 
 
 def dataset_uses(ec: Any) -> list[tuple[str, Any, str]]:
