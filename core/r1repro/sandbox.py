@@ -110,8 +110,10 @@ def run_sandboxed(
     limit per process, ``max_processes`` the process limit, ``cpu_s`` the CPU-time limit per
     process (default: ``timeout_s`` + 1), ``disk_mb`` the private directory's size,
     ``fsize_mb`` the largest file, ``memory_total_mb`` the memory of the whole jail where a
-    memory cgroup is available (default ``2 * memory_mb + disk_mb``). Never raises on model input: a bad request or a jail that
-    cannot start is a result with ``ok=False`` and a one-line ``stderr``.
+    memory cgroup is available (default ``2 * memory_mb + disk_mb``). ``require``: layers
+    without which nothing runs (``killed_reason="refused"``). Never raises on model input: a
+    bad request or a jail that cannot start is a result with ``ok=False`` and a one-line
+    ``stderr``.
     """
     try:
         program, ro = _program(code, argv, files)
@@ -230,27 +232,35 @@ def _env_required() -> set[str]:
 
 def _run(request: _Request, limits: dict, stdin: bytes, timeout_s: float, output_limit: int) -> SandboxResult:
     uid = 1_000_000 + secrets.randbelow(1 << 24)  # fresh per call: its processes are only ours
-    cgroups = _make_cgroups(limits)
-    stage = _stage(request, limits, uid, cgroups)
-    status_r, status_w = os.pipe()
+    cgroups: tuple[list[str], str] = ([], "")
+    stage = None
     try:
+        cgroups = _make_cgroups(limits)
+        stage = _stage(request, limits, uid, cgroups)
+        status_r, status_w = os.pipe()
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", _CHILD, stage, str(status_w)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 pass_fds=(status_w,), start_new_session=True, cwd="/", env={"PATH": _PATH},
             )  # fmt: skip
-        except OSError as exc:
-            return SandboxResult(False, "", f"sandbox: could not start: {exc}", None, killed_reason="error")
+        except OSError:
+            os.close(status_r)
+            raise
         finally:
             os.close(status_w)
-        pump = _Pump(proc, stdin, status_r, output_limit)
-        killed = pump.run(timeout_s)
-        _kill_tree(proc)
-        return _result(pump, proc, killed, uid)
+        try:
+            pump = _Pump(proc, stdin, status_r, output_limit)
+            killed = pump.run(timeout_s)
+            _kill_tree(proc)
+            return _result(pump, proc, killed, uid)
+        finally:
+            os.close(status_r)
+    except OSError as exc:  # no room for the staging files, no fork: the jail never started
+        return SandboxResult(False, "", f"sandbox: could not start: {exc}", None, killed_reason="error")
     finally:
-        os.close(status_r)
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         _remove_cgroups(cgroups[0])
 
 
@@ -269,10 +279,8 @@ def _make_cgroups(limits: dict) -> tuple[list[str], str]:
     if os.geteuid() != 0:
         return [], "not root"
     name = f"r1repro-sbx-{secrets.token_hex(6)}"
-    memory, pids = (
-        limits["memory_total_mb"] * 1024 * 1024,
-        limits["max_processes"] + 2,
-    )  # + the two jail halves
+    memory = limits["memory_total_mb"] * 1024 * 1024
+    pids = limits["max_processes"] + 2  # + the two halves of the jail itself
     if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):  # unified (v2) hierarchy
         plan = [("", {"memory.max": memory, "pids.max": pids})]
     else:
@@ -394,11 +402,14 @@ class _Pump:
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
-    """Kill the outside half's process group; its parent-death signal takes the jail with it."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
+    """Kill the outside half's process group; its parent-death signal takes the jail with it.
+
+    Only while the outside half is unreaped: after that its pid, and so the group id, may
+    belong to an unrelated process.
+    """
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     for pipe in (proc.stdin, proc.stdout, proc.stderr):
         with contextlib.suppress(OSError):
