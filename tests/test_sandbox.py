@@ -465,3 +465,9 @@ def test_require_refuses_instead_of_falling_back(monkeypatch):
     with pytest.warns(SandboxWarning):
         r = run_sandboxed("print('ran')", require=("netns",))
     assert r.killed_reason == "refused" and r.stdout == "" and "netns" in r.stderr
+
+
+def test_require_is_met_by_a_full_jail(layers):
+    need(layers, *JAIL, "cgroup")
+    r = run_sandboxed("print('ran')", require=(*JAIL, "cgroup"))
+    assert r.ok and r.stdout.strip() == "ran"

@@ -45,10 +45,13 @@ PIVOT_ROOT_NR = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _STATUS_FD = -1
+_ACTIVE: set[str] = set()  # the layers reported so far
 
 
 def report(**event) -> None:
     """One status line for the caller; never fails (the caller may already be gone)."""
+    if "layer" in event:
+        _ACTIVE.add(event["layer"])
     try:
         os.write(_STATUS_FD, (json.dumps(event) + "\n").encode())
     except OSError:
@@ -326,11 +329,13 @@ def run_without_namespaces(stage: str, cfg: dict) -> None:
     owner = drop_to or (os.getuid(), os.getgid())
     _copy_files(os.path.join(stage, "files"), work, *owner)
     cfg["env"].update(HOME=work, TMPDIR=work)
+    refuse_if_missing(cfg, _ACTIVE)
     report(started=True)
     exec_program(cfg, work, drop_to)
 
 
 def refuse_if_missing(cfg: dict, active: set[str]) -> None:
+    """Exit before running anything if a layer the caller requires is not (going to be) active."""
     lacking = sorted(set(cfg["require"]) - active)
     if lacking:
         report(refused=lacking)
@@ -381,8 +386,8 @@ def main() -> None:
         except OSError as exc:
             unshare_possible = str(exc)
         if unshare_possible is True:
-            jail = {"session", "rlimits", "no_new_privs", "uid", "pidns", "netns", "ipcns", "mountns"}
-            refuse_if_missing(cfg, jail | ({"userns"} if os.geteuid() else set()))
+            jail = {"uid", "pidns", "netns", "ipcns", "mountns"} | ({"userns"} if os.geteuid() else set())
+            refuse_if_missing(cfg, _ACTIVE | jail)
             try:
                 run_in_namespaces(stage, cfg)
             except Exception as exc:  # noqa: BLE001 - one line for the caller, not a traceback
@@ -393,7 +398,6 @@ def main() -> None:
         why = "disabled by R1REPRO_SANDBOX_NAMESPACES=0"
     for layer in ("pidns", "netns", "mountns"):
         report(missing=layer, why=why)
-    refuse_if_missing(cfg, {"session", "rlimits", "no_new_privs", "uid"} if os.geteuid() == 0 else set())
     run_without_namespaces(stage, cfg)
 
 
