@@ -476,7 +476,7 @@ def _warn_missing(missing: Mapping[str, str]) -> None:
         return
     text = "; ".join(f"{k} ({v})" for k, v in sorted(essential.items()))
     message = f"r1repro sandbox runs model code WITHOUT these isolation layers: {text}"
-    warnings.warn(message, SandboxWarning, stacklevel=4)
+    warnings.warn(message, SandboxWarning, stacklevel=5)  # points at the caller of run_sandboxed
     if text not in _WARNED:
         _WARNED.add(text)
         _log.warning(message)
