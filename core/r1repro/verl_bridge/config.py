@@ -79,6 +79,7 @@ def validate(cfg) -> list[str]:
             )
     except Exception as exc:  # noqa: BLE001
         raise VerlConfigError(f"verl's validate_config failed: {type(exc).__name__}: {exc}") from exc
+    _check_rollout_world(cfg)
     checked = []
     sections = list(DATACLASS_SECTIONS) + (["critic"] if need_critic(cfg) else [])
     for section in sections:
@@ -91,6 +92,26 @@ def validate(cfg) -> list[str]:
             raise VerlConfigError(f"verl's schema rejects '{section}': {exc}") from exc
         checked.append(section)
     return checked
+
+
+def _check_rollout_world(cfg) -> None:
+    """verl splits each node's GPUs into rollout replicas of TP x DP x PP GPUs; a GPU count the
+    replica size does not divide fails only when the workers start ("rollout world_size ... not
+    divisible"), after the models are loaded. Catch it here."""
+    rollout = _select(cfg, "actor_rollout_ref.rollout")
+    trainer = _select(cfg, "trainer")
+    if rollout is None or trainer is None:
+        return
+    sizes = [rollout.get(k, 1) or 1 for k in ("tensor_model_parallel_size", "data_parallel_size",
+                                              "pipeline_model_parallel_size")]  # fmt: skip
+    replica = int(sizes[0]) * int(sizes[1]) * int(sizes[2])
+    gpus = int(trainer.get("n_gpus_per_node", 1) or 1) * int(trainer.get("nnodes", 1) or 1)
+    if gpus % replica:
+        raise VerlConfigError(
+            f"rollout replica size (tensor {sizes[0]} x data {sizes[1]} x pipeline {sizes[2]} = {replica}) "
+            f"does not divide the {gpus} GPU(s) of trainer.n_gpus_per_node x trainer.nnodes; set "
+            "actor_rollout_ref.rollout.tensor_model_parallel_size"
+        )
 
 
 _SIMPLE = re.compile(r"^[A-Za-z0-9_./:@+\-]*$")

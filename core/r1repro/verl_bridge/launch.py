@@ -5,6 +5,11 @@ Steps: export the preset's datasets to verl parquet (``data/train.parquet``,
 and validate them against the installed verl's schema, then either print everything
 (``dry_run``) or run ``python -m verl.trainer.main_ppo <overrides>``. Plugins reach every
 Ray worker through verl's ``verl.plugins`` entry point (`r1repro.verl_bridge.worker_init`).
+
+CPU smoke mode (``verl.cpu_smoke=true``, for tests): the same launch, with a tiny Qwen2 built
+from the project's configs, a few rows, small batches, 2 steps and the CPU overrides of
+`cpu_smoke_overrides`. It needs the test-only ``r1repro-verl-cpu`` package (tests/verl_cpu),
+which gives verl a CPU platform and an "hf" rollout. Real runs keep the GPU check.
 """
 
 from __future__ import annotations
@@ -18,6 +23,92 @@ from pathlib import Path
 from typing import Any
 
 from r1repro.paths import runs_dir
+
+CPU_SMOKE_DEFAULTS: dict[str, Any] = {
+    "model": "tiny:nano",  # a random tiny Qwen2 (r1repro.models.tiny) with the project tokenizer
+    "gpus": 1,  # fake GPUs: Ray schedules verl's workers on the "GPU" resource
+    "steps": 2,
+    "prompts": 2,  # prompts per step (data.train_batch_size)
+    "n": 4,  # samples per prompt (a group)
+    "max_prompt_length": 256,
+    "max_response_length": 16,
+    "timeout_s": 600,
+    "validate": False,  # validation before training and after the last step (verl's val-aux metrics)
+    "overrides": [],  # extra verl overrides for this smoke run, appended last
+}
+
+
+def cpu_smoke_settings(preset) -> dict[str, Any]:
+    """``verl.cpu_smoke`` as a dict (``true`` means the defaults; a mapping overrides them)."""
+    from omegaconf import OmegaConf
+
+    raw = preset.get("cpu_smoke")
+    if OmegaConf.is_config(raw):
+        raw = OmegaConf.to_container(raw, resolve=True)
+    if not raw:
+        return {}
+    return {**CPU_SMOKE_DEFAULTS, **(raw if isinstance(raw, dict) else {})}
+
+
+def cpu_smoke_overrides(smoke: dict[str, Any], out: Path) -> list[str]:
+    """What a verl 0.9.1 run needs on a CPU-only machine (facts: ../shared/notes/verl-on-cpu.md),
+    plus a run small enough for CI. Appended last, so they win over the preset's values."""
+    from r1repro.models.tiny import resolve_model
+
+    gpus, batch, n = int(smoke["gpus"]), int(smoke["prompts"]), int(smoke["n"])
+    ppo_batch = batch * gpus
+    micro = max(1, ppo_batch * n // gpus)
+    return [
+        f"actor_rollout_ref.model.path={resolve_model(str(smoke['model']))}",
+        f"trainer.n_gpus_per_node={gpus}",
+        "trainer.nnodes=1",
+        "trainer.device=cpu",
+        "ray_kwargs.ray_init.num_cpus=16",  # without it the run hangs after printing the config
+        f"+ray_kwargs.ray_init.num_gpus={gpus}",
+        "actor_rollout_ref.actor.strategy=fsdp2",  # FSDP1 needs GPU tensors to sync module states
+        "actor_rollout_ref.ref.strategy=fsdp2",
+        "+actor_rollout_ref.model.override_config.attn_implementation=eager",
+        "actor_rollout_ref.actor.fsdp_config.use_torch_compile=false",
+        "actor_rollout_ref.ref.fsdp_config.use_torch_compile=false",
+        "actor_rollout_ref.model.enable_gradient_checkpointing=false",
+        "actor_rollout_ref.rollout.name=hf",
+        "actor_rollout_ref.rollout.tensor_model_parallel_size=1",
+        "actor_rollout_ref.rollout.agent.num_workers=1",
+        "reward.num_workers=1",
+        "data.dataloader_num_workers=0",
+        "transfer_queue.backend.SimpleStorage.num_data_storage_units=1",
+        f"data.train_batch_size={ppo_batch}",
+        f"data.val_batch_size={ppo_batch}",
+        f"actor_rollout_ref.rollout.n={n}",
+        f"actor_rollout_ref.actor.ppo_mini_batch_size={ppo_batch}",
+        f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={micro}",
+        f"actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu={micro}",
+        f"actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu={micro}",
+        f"data.max_prompt_length={int(smoke['max_prompt_length'])}",
+        f"data.max_response_length={int(smoke['max_response_length'])}",
+        "data.truncation=left",
+        "data.filter_overlong_prompts=false",
+        f"trainer.total_training_steps={int(smoke['steps'])}",
+        f"trainer.save_freq={int(smoke['steps'])}",
+        f"trainer.test_freq={int(smoke['steps']) if smoke['validate'] else -1}",
+        f"trainer.val_before_train={'true' if smoke['validate'] else 'false'}",
+        "trainer.resume_mode=disable",
+        f"trainer.default_local_dir={out / 'checkpoints'}",
+        "trainer.logger=[console]",
+        *[str(o) for o in smoke.get("overrides") or []],
+    ]
+
+
+def cpu_smoke_env() -> dict[str, str]:
+    """The CPU harness's environment (it stays inert in processes without it)."""
+    try:
+        import r1repro_verl_cpu
+    except ImportError as exc:
+        raise RuntimeError(
+            "verl.cpu_smoke needs the test-only package tests/verl_cpu "
+            "(pip install -e tests/verl_cpu; `make install` does it)"
+        ) from exc
+    return r1repro_verl_cpu.process_env()
 
 
 def _export(
@@ -51,14 +142,20 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
         raise ValueError(
             f"reproduction '{name}' has no paper-scale preset (a 'verl:' section in scale/paper.yaml)"
         )
-    out = runs_dir() / name / (time.strftime("%Y%m%d-%H%M%S") + "-paper")
+    smoke = cpu_smoke_settings(preset)
+    out = runs_dir() / name / (time.strftime("%Y%m%d-%H%M%S") + ("-paper-cpu-smoke" if smoke else "-paper"))
     out.mkdir(parents=True, exist_ok=True)
+    if smoke:
+        preset = _smoke_preset(preset, smoke)
     template = registry.build("template", preset.get("template", "core.boxed"))
     train_path, train_note = _export(
         preset, "dataset", "train_limit", "train", out, registry, template, print
     )
     val_path, val_note = _export(preset, "val_dataset", "val_limit", "val", out, registry, template, print)
     overrides = vcfg.preset_overrides(preset, str(train_path), str(val_path))
+    overrides += _agent_loop_overrides(preset, out)
+    if smoke:
+        overrides += cpu_smoke_overrides(smoke, out)
     composed = vcfg.compose(overrides)
     checked = vcfg.validate(composed)
     (out / "verl_config.yaml").write_text(vcfg.to_yaml(composed))
@@ -78,9 +175,11 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
 
         print_dry_run_table(name, composed, preset)
     summary = {"paper": name, "scale": "paper", "out_dir": str(out), "command": cmd, "dry_run": dry_run,
-               "validated_sections": checked}  # fmt: skip
+               "validated_sections": checked, "cpu_smoke": bool(smoke)}  # fmt: skip
     if dry_run:
         return summary
+    if smoke:
+        return _run(cmd, out, summary, cpu_smoke_env(), timeout=float(smoke["timeout_s"]))
     try:
         import torch
 
@@ -91,8 +190,55 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
         raise RuntimeError(
             "scale=paper launches verl, which needs GPUs; none found. Use DRY_RUN=1 to inspect."
         )
-    env = {**os.environ, "R1REPRO_ROOT": str(Path.cwd())}
-    rc = subprocess.call(cmd, env=env, cwd=out)
+    return _run(cmd, out, summary, {})
+
+
+def _agent_loop_overrides(preset, out: Path) -> list[str]:
+    """``verl.agent_loop`` (a ``_target_`` agent loop fed by a rollout strategy): write verl's
+    agent-loop config file and make it the default loop (r1repro.verl_bridge.agent_loop)."""
+    from omegaconf import OmegaConf
+
+    spec = preset.get("agent_loop")
+    if not spec:
+        return []
+    from r1repro.verl_bridge.agent_loop_config import CONFIG_NAME, agent_loop_config
+
+    spec = OmegaConf.to_container(spec, resolve=True) if OmegaConf.is_config(spec) else dict(spec)
+    template = preset.get("template", "core.boxed")
+    template = OmegaConf.to_container(template, resolve=True) if OmegaConf.is_config(template) else template
+    path = out / "agent_loops.yaml"
+    path.write_text(OmegaConf.to_yaml(OmegaConf.create(agent_loop_config(spec, template))))
+    return [
+        f"actor_rollout_ref.rollout.agent.agent_loop_config_path={path}",
+        f"actor_rollout_ref.rollout.agent.default_agent_loop={CONFIG_NAME}",
+    ]
+
+
+def _smoke_preset(preset, smoke: dict[str, Any]):
+    """The preset with CI-sized data (a few rows for the 2 steps)."""
+    from omegaconf import OmegaConf
+
+    p = OmegaConf.to_container(preset, resolve=True) if OmegaConf.is_config(preset) else dict(preset)
+    rows = int(smoke["prompts"]) * int(smoke["gpus"]) * int(smoke["steps"])
+    p["train_limit"] = rows
+    p["val_limit"] = min(int(p.get("val_limit") or rows), rows)
+    return OmegaConf.create(p)
+
+
+def _run(cmd: list[str], out: Path, summary: dict[str, Any], extra_env: dict[str, str],
+         timeout: float | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run verl in ``out``; with a timeout, the whole process group is killed when it expires
+    (verl waits forever, rather than failing, when Ray cannot place its workers)."""
+    import signal
+
+    env = {**os.environ, "R1REPRO_ROOT": str(Path.cwd()), **extra_env}
+    proc = subprocess.Popen(cmd, env=env, cwd=out, start_new_session=True)
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise RuntimeError(f"verl did not finish within {timeout:.0f} s (killed); see {out}") from None
     summary["returncode"] = rc
     if rc != 0:
         raise RuntimeError(f"verl exited with status {rc}")

@@ -11,12 +11,16 @@ it (a group-aware reward, or an estimator declared with ``side_info=True``):
    new scores back into ``rm_scores`` (on the last response token, as verl does);
 3. it calls the estimator with ``side_info`` (see `r1repro.algos`).
 
-Everything else (KL in reward, advantages written back as nested tensors) follows verl's
-own method. Rollout correction is not supported together with a group stage and raises.
+Everything else follows verl's own method step for step: KL in reward, rollout correction
+(IS weights, rejection sampling and the ``rollout_corr/*`` metrics, computed whenever verl
+computes them: the section is set, rollout log-probs exist and bypass mode is off; verl 0.9.1
+always fills the section, so refusing it would stop every run at step 1), and the nested
+write-back to TransferQueue.
 
-What is tested on CPU: `group_stage` and `side_info` (pure functions on samples and
-results), the registration, and that the base method still has the shape this override
-mirrors (`base_method_fingerprint`). The TransferQueue round trip needs a GPU run.
+What is tested on CPU: `group_stage` and `side_info` (pure functions on samples and results),
+the registration, that the base method still has the shape this override mirrors
+(`base_method_fingerprint`), and the whole method inside a real verl run
+(tests/test_verl_e2e.py, with the CPU harness of tests/verl_cpu).
 """
 
 from __future__ import annotations
@@ -69,6 +73,17 @@ def results_from_extra(
     return out
 
 
+def reward_info_metrics(results: Sequence[RewardResult], prefix: str = "reward/") -> dict[str, float]:
+    """Batch means of the reward's numeric and boolean info keys (after its group stage), so
+    they reach verl's training metrics; verl itself logs them for validation only."""
+    sums: dict[str, list[float]] = {}
+    for r in results:
+        for key, value in (r.info or {}).items():
+            if isinstance(value, bool | int | float) and not (isinstance(value, float) and math.isnan(value)):
+                sums.setdefault(key, []).append(float(value))
+    return {f"{prefix}{k}/mean": float(np.mean(v)) for k, v in sorted(sums.items())}
+
+
 def base_method_fingerprint() -> str:
     from verl.trainer.ppo.v1.trainer_base import PPOTrainer
 
@@ -86,6 +101,26 @@ def _configured_reward(config):
     return _reward(_spec_json(spec)) if spec is not None else None
 
 
+def rollout_correction_active(algorithm, batch_keys) -> bool:
+    """verl's own condition (``PPOTrainer._compute_advantage`` step 2): the section is set,
+    the batch has rollout log-probs, and bypass mode (the actor computes it) is off."""
+    corr = algorithm.get("rollout_correction", None)
+    bypass = bool(corr and corr.get("bypass_mode", False))
+    return corr is not None and "rollout_log_probs" in batch_keys and not bypass
+
+
+def _apply_rollout_correction(algorithm, proto, metrics: dict) -> bool:
+    """Rollout correction on the padded batch, exactly where verl's method computes it."""
+    if not rollout_correction_active(algorithm, proto.batch.keys()):
+        return False
+    from verl.trainer.ppo.rollout_corr_helper import compute_rollout_correction_and_add_to_batch
+
+    corrected, corr_metrics = compute_rollout_correction_and_add_to_batch(proto, algorithm["rollout_correction"])
+    proto.batch.update(corrected.batch)
+    metrics.update(corr_metrics)
+    return True
+
+
 def register_trainer() -> type:
     """Define and register the trainer class (imports verl's v1 trainer)."""
     from verl.trainer.ppo.v1 import trainer_base as tb
@@ -98,6 +133,17 @@ def register_trainer() -> type:
     class R1ReproTrainerSync(PPOTrainerSync):
         """verl's sync trainer + r1repro's group stage and estimator side information."""
 
+        # verl branches on ``trainer_mode == "sync"`` (replay buffer, TransferQueue
+        # checkpointing, prompt re-issue, ``trainer.v1.sync`` options); registered under another
+        # name, this trainer would silently take the asynchronous paths. It is the sync trainer.
+        @property
+        def trainer_mode(self) -> str:
+            return "sync"
+
+        @trainer_mode.setter
+        def trainer_mode(self, value: str) -> None:
+            pass
+
         def _r1repro_needs(self) -> tuple[Any, bool]:
             from r1repro import algos
 
@@ -107,9 +153,20 @@ def register_trainer() -> type:
             side = name not in algos.VERL_HARDWIRED and algos.wants_side_info(algos.get_estimator(name))
             return (reward if group else None), side
 
+        def _reward_info_only(self, batch, metrics):
+            import transfer_queue as tq
+
+            data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id,
+                                   select_fields=["extra_fields", "rm_scores"])  # fmt: skip
+            if "extra_fields" in data.keys():
+                extra = list(data["extra_fields"])
+                infos = [(e or {}).get("reward_extra_info", {}) if isinstance(e, dict) else {} for e in extra]
+                metrics.update(reward_info_metrics(results_from_extra(infos, [0.0] * len(infos))))
+
         def _compute_advantage(self, batch, metrics):
             reward, side = self._r1repro_needs()
             if reward is None and not side:
+                self._reward_info_only(batch, metrics)
                 return super()._compute_advantage(batch, metrics)
             import torch
             import transfer_queue as tq
@@ -121,10 +178,6 @@ def register_trainer() -> type:
             from r1repro import algos
             from r1repro.engine.local import side_information
 
-            if self.config.algorithm.get("rollout_correction", None):
-                raise NotImplementedError(
-                    "r1repro_sync does not combine rollout correction with a group stage"
-                )
             fields = [*BASE_FIELDS, "extra_fields", "data_source", "responses"]
             data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
             response_mask = data["response_mask"]
@@ -153,6 +206,7 @@ def register_trainer() -> type:
                 tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id,
                                 fields=TensorDict({"rm_scores": response_to_nested(new, response_mask)},
                                                   batch_size=len(batch)))  # fmt: skip
+            metrics.update(reward_info_metrics(results))
             proto.batch["token_level_scores"] = proto.batch["rm_scores"]
             if self.config.algorithm.use_kl_in_reward:
                 proto, kl_metrics = apply_kl_penalty(
@@ -161,6 +215,8 @@ def register_trainer() -> type:
                 metrics.update(kl_metrics)
             else:
                 proto.batch["token_level_rewards"] = proto.batch["token_level_scores"]
+            corrected = _apply_rollout_correction(self.config.algorithm, proto, metrics)
+            mask = proto.batch["response_mask"]
             adv, ret = algos.compute_advantage(
                 self.config.algorithm.adv_estimator, proto.batch["token_level_rewards"], mask,
                 proto.non_tensor_batch["uid"], self.config.algorithm, side_information(samples, results),
@@ -172,6 +228,10 @@ def register_trainer() -> type:
                 out["token_level_rewards"] = response_to_nested(
                     proto.batch["token_level_rewards"], response_mask
                 )
+            if corrected:  # as verl: rejection sampling may have masked tokens; IS weights
+                for key in ("response_mask", "rollout_is_weights"):
+                    if key in proto.batch:
+                        out[key] = response_to_nested(proto.batch[key], response_mask)
             return tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id,
                                    fields=TensorDict(out, batch_size=len(batch)))  # fmt: skip
 

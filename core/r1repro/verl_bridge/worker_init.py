@@ -24,7 +24,8 @@ def register_all() -> list[str]:
 
         register_trainer()
     except Exception as exc:  # noqa: BLE001 - the v1 trainer may be unavailable on this install
-        log.debug("r1repro_sync trainer not registered: %s", exc)
+        # A warning, not debug: otherwise the only symptom is verl's "Unknown trainer 'r1repro_sync'".
+        log.warning("r1repro: trainer 'r1repro_sync' not registered (%s: %s)", type(exc).__name__, exc)
     for err in reg.errors:
         log.warning("r1repro: %s", err)
     return names

@@ -70,6 +70,30 @@ class ShortestCorrect(Reward):
         return results
 
 
+class DigitShare(Reward):
+    """Share of digits in the response; +0.5 for the highest share of its group (group-aware).
+
+    For verl end-to-end tests: it varies within a group even for a random tiny model, so the
+    policy gradient is non-zero, and it exercises the group stage."""
+
+    group_aware = True
+    info_keys = ("digit_share", "group_best")
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+
+    def score_one(self, sample):
+        text = sample.response or ""
+        share = sum(ch.isdigit() for ch in text) / max(1, len(text))
+        return RewardResult(share, {"digit_share": share, "group_best": False})
+
+    def combine(self, samples, results):
+        for idxs in group_indices(samples).values():
+            best = max(idxs, key=lambda i: results[i].score)
+            results[best] = RewardResult(results[best].score + 0.5, {**results[best].info, "group_best": True})
+        return results
+
+
 class CountingReward(Reward):
     """Exact match; counts the steps it has seen (state that must survive checkpoint/resume)."""
 

@@ -8,6 +8,8 @@ def r1repro_rewards():
     return [
         lazy("r1repro_toy.components:ShortestCorrect", "toy.shortest_correct",
              "group-aware: 1 for a correct answer, +0.5 for the shortest correct one of its group"),
+        lazy("r1repro_toy.components:DigitShare", "toy.digits",
+             "group-aware: share of digits, +0.5 for the group's best (varies for a random model)"),
         lazy("r1repro_toy.components:CountingReward", "toy.counting",
              "exact match that counts training steps (stateful: checkpointed and resumed)"),
     ]  # fmt: skip

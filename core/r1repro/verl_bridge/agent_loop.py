@@ -1,0 +1,140 @@
+"""Run an r1repro `RolloutStrategy` inside verl: the shared part of the plugins' agent loops.
+
+verl 0.9.1 generates every sample of a batch in its own agent loop (``AgentLoopBase.run``),
+instantiated from ``actor_rollout_ref.rollout.agent.agent_loop_config_path`` by ``_target_``,
+so Ray workers need no import-time registration. A paper preset selects its loop with
+
+    verl:
+      agent_loop: {_target_: r1repro_hgpo.agent_loop.ModeForcedAgentLoop, strategy: hgpo.mode_forced}
+
+and `agent_loop_config` writes the file verl reads (``strategy`` is the same component spec the
+local engine builds; the preset's ``template`` comes along, for its ``response_prefix``).
+
+`StrategyAgentLoop` gives a subclass what the strategies need and verl does not hand over:
+the strategy and template objects (built once per process from the registry), the sample's
+`Row`, its position within its group (verl runs the n samples of a prompt as n independent
+calls; `group_slot` numbers them in arrival order per prompt uid), whether it is a validation
+sample, token-level generation with optional stop strings, and the output record. Tokens the
+policy did not sample (forced tags, instructions) carry rollout log-prob 0: the behaviour
+policy emitted them with probability 1.
+
+This module imports verl at import time: only agent-loop modules (loaded in verl's workers)
+import it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from typing import Any
+
+from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopOutput
+
+from r1repro.types import Row
+
+from r1repro.verl_bridge.agent_loop_config import CONFIG_NAME  # noqa: F401 - re-exported
+
+_slots: dict[str, int] = {}
+_slots_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=16)
+def _build(kind: str, spec_json: str):
+    from r1repro.registry import get_registry
+
+    return get_registry().build(kind, json.loads(spec_json))
+
+
+def build_component(kind: str, spec: Any):
+    """A registry component from a spec (name, or mapping with ``name``), cached per process."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(spec):
+        spec = OmegaConf.to_container(spec, resolve=True)
+    return _build(kind, json.dumps(spec, sort_keys=True))
+
+
+def group_slot(key: str, n: int) -> int:
+    """Position of this call among the n samples of its prompt (0..n-1, arrival order).
+
+    The counter is per process: verl's agent-loop worker gets whole groups when
+    ``train_batch_size * n`` is a multiple of ``agent.num_workers`` chunks of n (the CPU test
+    uses one worker)."""
+    with _slots_lock:
+        k = _slots.get(key, 0)
+        _slots[key] = k + 1
+        if k + 1 >= n:
+            _slots.pop(key, None)
+    return k % max(1, n)
+
+
+def row_from_kwargs(kwargs: dict[str, Any]) -> Row:
+    """The dataset `Row` back from verl's per-sample fields (see `r1repro.verl_bridge.export`)."""
+    from r1repro.verl_bridge.export import decode_ground_truth
+
+    extra_info = dict(kwargs.get("extra_info") or {})
+    try:
+        extra = json.loads(extra_info.get("r1repro") or "{}")
+    except (TypeError, ValueError):
+        extra = {}
+    gt = (kwargs.get("reward_model") or {}).get("ground_truth")
+    return Row(id=str(extra_info.get("id", "")), problem=str(extra_info.get("problem") or ""),
+               ground_truth=decode_ground_truth(gt), data_source=str(kwargs.get("data_source") or ""),
+               domain=str(extra_info.get("domain") or "general"), extra=extra)  # fmt: skip
+
+
+class StrategyAgentLoop(AgentLoopBase):
+    """An agent loop driven by an r1repro `RolloutStrategy` (see module doc)."""
+
+    def __init__(self, *args, strategy: Any = None, template: Any = "core.boxed", **kwargs):
+        super().__init__(*args, **kwargs)
+        if strategy is None:
+            raise ValueError(f"{type(self).__name__} needs 'strategy' (a rollout component spec)")
+        self.strategy = build_component("rollout", strategy)
+        self.template = build_component("template", template)
+        self.prompt_length = self.rollout_config.prompt_length
+        self.response_length = self.rollout_config.response_length
+
+    # ------------------------------------------------------------------ per-sample facts
+    @staticmethod
+    def is_validation(kwargs: dict[str, Any]) -> bool:
+        return str((kwargs.get("extra_info") or {}).get("split", "train")) != "train"
+
+    def group_size(self, validation: bool) -> int:
+        return int(self.rollout_config.val_kwargs.n if validation else self.rollout_config.n)
+
+    def slot(self, kwargs: dict[str, Any], validation: bool) -> int:
+        key = str(kwargs.get("uid", kwargs.get("index", "")))
+        return group_slot(("val:" if validation else "train:") + key, self.group_size(validation))
+
+    async def prompt_ids(self, kwargs: dict[str, Any]) -> list[int]:
+        return list(await self.ct_build_initial_tokens(list(kwargs["raw_prompt"])))
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False) if text else []
+
+    # ------------------------------------------------------------------ generation
+    async def generate(self, ids: list[int], sampling_params: dict[str, Any], max_tokens: int,
+                       stop: list[str] | None = None):  # fmt: skip
+        """The policy continues ``ids`` for at most ``max_tokens`` (stop strings kept in the output)."""
+        from uuid import uuid4
+
+        params = {**sampling_params, "max_tokens": max(1, int(max_tokens))}
+        if stop:
+            params.update(stop=list(stop), include_stop_str_in_output=True)
+        return await self.server_manager.generate(request_id=uuid4().hex, prompt_ids=list(ids),
+                                                  sampling_params=params)  # fmt: skip
+
+    def ends_with_eos(self, tokens: list[int]) -> bool:
+        return bool(tokens) and tokens[-1] == self.tokenizer.eos_token_id
+
+    def output(self, prompt_ids: list[int], response: list[int], mask: list[int], logprobs: list[float],
+               turns: int = 2, extra: dict[str, Any] | None = None) -> AgentLoopOutput:  # fmt: skip
+        """verl's record, the response cut to ``response_length``."""
+        cut = self.response_length
+        out = AgentLoopOutput(prompt_ids=prompt_ids, response_ids=response[:cut], response_mask=mask[:cut],
+                              response_logprobs=logprobs[:cut], num_turns=turns, metrics={},
+                              extra_fields=dict(extra or {}))  # fmt: skip
+        out.extra_fields.update({"turn_scores": [], "tool_rewards": []})
+        return out
