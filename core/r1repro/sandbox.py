@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -129,6 +130,18 @@ def run_sandboxed(
               "shm_mb": max(1, min(16, int(disk_mb)))}  # fmt: skip
     limits["memory_total_mb"] = int(memory_total_mb or 2 * limits["memory_mb"] + limits["disk_mb"])
     return _run(request, limits, stdin_bytes, float(timeout_s), int(output_limit))
+
+
+@functools.lru_cache(maxsize=1)
+def available_layers() -> tuple[str, ...]:
+    """The isolation layers a call gets on this machine (one trial run, cached per process).
+
+    For a plugin that wants to refuse, or to say in its report, what its jail guarantees
+    before it runs any model output.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SandboxWarning)
+        return run_sandboxed("pass").layers
 
 
 @dataclass
