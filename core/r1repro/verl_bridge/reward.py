@@ -92,8 +92,12 @@ def compute_score(
 ):
     """verl's per-sample reward contract, backed by any registered r1repro reward."""
     r = _reward(_spec_json(reward))
-    sample = sample_from_verl(data_source, solution_str, ground_truth, extra_info)
+    from r1repro.components import admit_sample
+
+    sample, why = admit_sample(sample_from_verl(data_source, solution_str, ground_truth, extra_info))
     try:
+        if sample is None:  # checked and sanitised as `Reward.__call__` does
+            raise ValueError(f"bad sample: {why}")
         (res,) = r.score_batch([sample])
         res = r.coerce(res)
     except Exception as exc:  # noqa: BLE001 - rewards never raise on model output

@@ -56,7 +56,8 @@ def test_registered_names_and_modes():
     ):
         assert n in names
     assert (
-        REG.build("reward", {"name": "tinyv.mixed", "judge": {"backend": "stub", "fn": "x:y"}}).mode
+        REG.build("reward", {"name": "tinyv.mixed",
+                             "judge": {"backend": "stub", "fn": "r1repro_tinyv.reward:stub_says_true_for_seven"}}).mode
         == "mixed"
     )
     with pytest.raises(ValueError):
