@@ -152,3 +152,9 @@ def test_make_reproduce_passes_args_after_the_options():
     args, extra = _parser().parse_known_args(argv)
     assert args.paper == "laser" and [*args.overrides, *extra] == ["seeds=[0]", "engine.trainer.total_steps=20"]
     assert sys.executable  # the same parsing `main` does (see test_reproduce_accepts_overrides_after_options)
+
+
+@pytest.mark.parametrize("override", ["trainer.total_steps=abc", "trainer.no_such_key=1", "noequals"])
+def test_bad_train_overrides_are_one_line(capsys, override):
+    assert main(["train", override]) == 2
+    _one_line_error(capsys, "bad config or override")

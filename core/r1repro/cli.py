@@ -308,8 +308,15 @@ def cmd_train(args) -> int:
     from r1repro.engine.config import make_config
     from r1repro.engine.local import LocalEngine
 
-    base = OmegaConf.to_container(OmegaConf.load(args.config)) if args.config else None
-    cfg = make_config(base, args.overrides)
+    from omegaconf.errors import OmegaConfBaseException
+
+    from r1repro.repro.preflight import ReproductionNotReady, _one_line
+
+    try:  # a bad override or config file is one line, before anything runs
+        base = OmegaConf.to_container(OmegaConf.load(args.config)) if args.config else None
+        cfg = make_config(base, args.overrides)
+    except (OmegaConfBaseException, ValueError) as exc:
+        raise ReproductionNotReady(f"bad config or override: {_one_line(exc)}") from None
     summary = LocalEngine(cfg).train()
     print(json.dumps(summary, indent=2, default=str))
     return 0
