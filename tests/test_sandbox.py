@@ -14,6 +14,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -178,6 +179,10 @@ def test_killing_the_caller_takes_the_jail_with_it(layers):
                 break
             time.sleep(0.1)
         assert sleepers() == []
+        stale = Path(tempfile.gettempdir()) / f"r1repro-sbx-{caller.pid}-"
+        assert list(stale.parent.glob(stale.name + "*")), "the killed caller left no staging directory"
+        run_sandboxed("pass")  # the next call cleans up after the killed one
+        assert not list(stale.parent.glob(stale.name + "*"))
     finally:
         caller.kill()
 

@@ -203,7 +203,8 @@ def _check_files(files: Mapping | None) -> None:
 
 def _stage(request: _Request, limits: dict, uid: int, cgroups: tuple[list[str], str]) -> str:
     """A caller-only directory with the jail's config and the files to place in it."""
-    stage = tempfile.mkdtemp(prefix="r1repro-sbx-")
+    _remove_stale_stages()
+    stage = tempfile.mkdtemp(prefix=f"r1repro-sbx-{os.getpid()}-")
     files = dict(request.files)
     if request.code is not None:
         files["main.py"] = request.code
@@ -237,6 +238,20 @@ def _stage(request: _Request, limits: dict, uid: int, cgroups: tuple[list[str], 
     with os.fdopen(fd, "w") as fh:
         json.dump(config, fh)
     return stage
+
+
+def _remove_stale_stages() -> None:
+    """Remove staging directories of callers that were killed mid-call (named by their pid)."""
+    for path in Path(tempfile.gettempdir()).glob("r1repro-sbx-*-*"):
+        pid = path.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _env_required() -> set[str]:
