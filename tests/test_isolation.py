@@ -205,3 +205,14 @@ def test_a_real_tiny_judge_scores_a_batch_with_a_lone_surrogate():
     res = reward([_s("\\boxed{7}"), _s("x \ud800 \\boxed{\udfff}"), _s("\\boxed{9}"), _s(123)])
     assert [("error" in r.info) for r in res] == [False, False, False, True]
     assert all(r.info["llm_verdict"] in (0.0, 1.0) for r in res[:3])
+
+
+def test_preflight_reaches_a_judge_inside_a_composite_reward():
+    from r1repro.registry import build
+
+    tv = {"name": "tinyv.addon", "judge": {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
+                                           "max_retries": 0}}  # fmt: skip
+    reward = build("reward", {"name": "core.weighted_sum", "terms": [{"reward": tv, "weight": 1.0}]})
+    with pytest.raises(RewardUnavailable, match="tinyv.addon.*judge request failed"):
+        reward.preflight()
+    build("reward", "core.exact_match").preflight()  # no judge: nothing to check
