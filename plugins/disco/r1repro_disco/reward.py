@@ -29,8 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from r1repro.components import Reward, group_indices, is_correct
-from r1repro.textutil import last_boxed
 from r1repro.types import RewardResult, Sample
+from r1repro_disco.mathrule import official_math_match
 
 EPSILON = 1e-5
 """The smoothing term of w_diff = 1 / (SC + 1e-5) (``difficulty_weight`` in the reward files)."""
@@ -153,7 +153,11 @@ class DiscoWeighted(Reward):
         return {d: domain_weight(p, self.domain_weight_form) for d, p in shares.items() if p > 0}
 
     def domain_of(self, sample: Sample) -> str:
-        return str(sample.domain if self.domain_key == "domain" else sample.data_source)
+        if self.domain_key == "data_source":
+            return str(sample.data_source)
+        if sample.domain in self.domain_weights():
+            return str(sample.domain)
+        return domain_of_text(sample.problem) or str(sample.domain)  # the official cue phrases
 
     def domain_weights(self) -> dict[str, float]:
         """The current w_dom table (fixed, or from the online counts)."""
@@ -231,7 +235,6 @@ DOMAIN_CUES = {
 
 _LETTER = re.compile(r"\b[A-H]\b")
 _SENTIMENT = re.compile(r"\b(Negative|Positive)\b")
-_NUMBER = re.compile(r"-?\d*\.?\d+")
 
 
 def normalize_text(text: str) -> str:
@@ -242,57 +245,15 @@ def normalize_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def strip_math(answer: str) -> str:
-    """A light version of the Hendrycks-MATH string normalisation the official code applies."""
-    s = answer.replace("\n", "").replace("\\!", "").replace("\\\\", "\\")
-    s = s.replace("tfrac", "frac").replace("dfrac", "frac").replace("\\left", "").replace("\\right", "")
-    s = (
-        s.replace("^{\\circ}", "")
-        .replace("^\\circ", "")
-        .replace("\\$", "")
-        .replace("\\%", "")
-        .replace("%", "")
-    )
-    if "\\text{ " in s:
-        s = s.split("\\text{ ")[0]
-    s = s.replace(" ", "")
-    if s.startswith("."):
-        s = "0" + s
-    if s.count("=") == 1 and len(s.split("=")[0]) <= 2:
-        s = s.split("=")[1]
-    if s == "0.5":
-        s = "\\frac{1}{2}"
-    m = re.fullmatch(r"(-?\d+)/(\d+)", s)
-    if m:
-        s = f"\\frac{{{m.group(1)}}}{{{m.group(2)}}}"
-    return s
-
-
-def extract_math(text: str) -> str:
-    """The official math extraction, simplified: after "The answer is", else the last
-    ``\\boxed{}``, else the last number; then `strip_math`."""
-    if not isinstance(text, str):
-        return ""
-    text = text[-20_000:]
-    pred: str
-    if "he answer is " in text:
-        pred = text.split("he answer is ")[-1].strip()
-        boxed = last_boxed(pred)
-        pred = boxed if boxed is not None else pred
-    elif "boxed" in text:
-        pred = last_boxed(text) or ""
-    else:
-        nums = _NUMBER.findall(text)
-        pred = nums[-1] if nums else ""
-    pred = pred.rstrip(".").rstrip("/") if pred else pred
-    return strip_math(pred)
-
-
 def domain_of_text(problem: str) -> str | None:
     for domain, cue in DOMAIN_CUES.items():
         if cue in (problem or ""):
             return domain
     return None
+
+
+class UnknownDomain(ValueError):
+    """A sample whose domain neither its ``domain`` field nor its prompt reveals."""
 
 
 class DomainMatch(Reward):
@@ -304,13 +265,15 @@ class DomainMatch(Reward):
     * imdb: the last "Positive"/"Negative" (either case) equals the label.
 
     The domain is ``Sample.domain`` when it names a rule, else it is recognised from the
-    prompt text by the official cue phrases (`DOMAIN_CUES`); any other domain falls back
-    to the math rule (``fallback_rule``; the official code gives 0).
+    prompt text by the official cue phrases (`DOMAIN_CUES`). A sample with neither is an
+    error (`UnknownDomain`, one clear line in the result's ``error``), not a silent guess: in
+    a verl run, give each row ``extra_info.domain`` (math / arc / nq / imdb) or the official
+    prompt in ``extra_info.problem``. ``fallback_rule`` names a rule to use instead.
     """
 
     info_keys = ("correct",)
 
-    def __init__(self, fallback_rule: str | None = "math", name: str = "") -> None:
+    def __init__(self, fallback_rule: str | None = None, name: str = "") -> None:
         if fallback_rule is not None and fallback_rule not in DOMAIN_CUES:
             raise ValueError(f"fallback_rule must be one of {sorted(DOMAIN_CUES)} or None")
         self.fallback_rule, self.name = fallback_rule, name or "disco.domain_match"
@@ -322,7 +285,13 @@ class DomainMatch(Reward):
 
     def score_one(self, sample: Sample) -> RewardResult:
         rule = self.rule_for(sample)
-        ok = bool(rule) and check(rule, sample.response, sample.ground_truth)
+        if rule is None:
+            raise UnknownDomain(
+                f"disco: no domain for this sample (domain {sample.domain!r} names no rule and the problem text "
+                f"holds none of the official cue phrases {sorted(DOMAIN_CUES.values())}); set extra_info.domain "
+                "to math/arc/nq/imdb or pass the official prompt as extra_info.problem"
+            )
+        ok = check(rule, sample.response, sample.ground_truth)
         return RewardResult(float(ok), {"correct": ok})
 
 
@@ -330,10 +299,8 @@ def check(rule: str, response: str, label: Any) -> bool:
     """One domain's binary check (see `DomainMatch`)."""
     text = response if isinstance(response, str) else ""
     gt = "" if label is None else str(label)
-    if rule == "math":
-        want = extract_math(gt) if ("boxed" in gt or "he answer is " in gt) else strip_math(gt)
-        got = extract_math(text)
-        return bool(got) and got == want
+    if rule == "math":  # the official extract_math_answer on both sides (r1repro_disco.mathrule)
+        return official_math_match(text, gt)
     if rule == "arc":
         letters = _LETTER.findall(text[-20_000:])
         return bool(letters) and letters[-1] == gt.strip()

@@ -194,8 +194,10 @@ def test_std_normalisation_cancels_the_weights():
     ("domain", "response", "label", "ok"),
     [
         ("math", "so the total is 12. The answer is 12", "12", True),
-        ("math", "\\boxed{\\dfrac{1}{2}}", "\\frac{1}{2}", True),
-        ("math", "\\boxed{0.5}", "\\frac{1}{2}", True),  # the MATH normalisation maps 0.5 to \frac{1}{2}
+        # official extract_math_answer: a bare "\\frac{1}{2}" label reduces to its last number, "2"
+        ("math", "\\boxed{\\dfrac{1}{2}}", "\\frac{1}{2}", False),
+        ("math", "\\boxed{\\dfrac{1}{2}}", "\\boxed{\\frac{1}{2}}", True),
+        ("math", "\\boxed{0.5}", "The answer is \\frac{1}{2}", True),  # the MATH normalisation maps 0.5 to \frac{1}{2}
         ("math", "it is 3 then 4", "4", True),  # the last number
         ("math", "\\boxed{5}", "4", False),
         ("arc", "I think B, no, the answer is C", "C", True),
