@@ -416,6 +416,8 @@ def test_stdin_files_and_argv():
     assert r.ok and r.stdout.strip() == "hi!" and r.rc == 0
     r = run_sandboxed(argv=["cat", "data.txt"], files={"data.txt": b"raw\x00bytes"})
     assert r.ok and r.stdout == "raw\x00bytes"
+    r = run_sandboxed(argv=["sh", "-c", 'echo "$TOOL_MODE $HOME"'], env={"TOOL_MODE": "search"})
+    assert r.ok and r.stdout.strip() == "search /sandbox"
     r = run_sandboxed(argv=["sh", "-c", "exit 3"])
     assert not r.ok and r.returncode == 3 and r.killed_reason is None
 
@@ -431,6 +433,8 @@ def test_bad_requests_are_results_not_exceptions():
         {"code": "pass", "files": {"/abs": "x"}},
         {"code": "pass", "files": {"main.py": "x"}},
         {"code": "pass", "files": {"ok.txt": 3}},
+        {"code": "pass", "env": {"A": 1}},
+        {"code": "pass", "env": ["A"]},
     ):
         r = run_sandboxed(**kwargs)
         assert not r.ok and r.killed_reason == "error" and r.stderr.startswith("sandbox:"), kwargs

@@ -102,9 +102,12 @@ def run_sandboxed(
     cpu_s: int | None = None,
     ro_paths: Sequence[str] = (),
     require: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> SandboxResult:
     """Run Python source ``code`` (as ``/sandbox/main.py``), or the command ``argv``, jailed.
 
+    The program's environment is ``PATH``, ``HOME=/sandbox``, ``TMPDIR``, ``LANG`` and
+    ``PYTHONHASHSEED=0``, plus ``env`` (nothing of the caller's own environment).
     ``stdin`` is fed to the program; ``files`` (relative path -> content) are placed in its
     private directory first; ``ro_paths`` are extra host paths it may read (an absolute
     ``argv[0]`` must live under ``/usr`` or one of them). ``memory_mb`` is the address-space
@@ -119,9 +122,13 @@ def run_sandboxed(
     try:
         program, ro = _program(code, argv, files)
         _check_files(files)
-        request = _Request(
-            program, ro + [str(Path(p).resolve()) for p in ro_paths], files or {}, require, code
-        )
+        if env is not None and not (
+            isinstance(env, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+        ):
+            raise TypeError("env must map str to str")
+        ro += [str(Path(p).resolve()) for p in ro_paths]
+        request = _Request(program, ro, files or {}, require, code, dict(env or {}))
     except (TypeError, ValueError) as exc:
         return SandboxResult(False, "", f"sandbox: {exc}", None, killed_reason="error")
     stdin_bytes = stdin.encode("utf-8", "replace") if isinstance(stdin, str) else bytes(stdin or b"")
@@ -151,6 +158,7 @@ class _Request:
     files: Mapping[str, str | bytes]
     require: Sequence[str]
     code: str | None  # written to main.py
+    env: dict[str, str]
 
     @property
     def is_python(self) -> bool:
@@ -227,6 +235,7 @@ def _stage(request: _Request, limits: dict, uid: int, cgroups: tuple[list[str], 
             "TMPDIR": "/sandbox",
             "LANG": "C.UTF-8",
             "PYTHONHASHSEED": "0",
+            **request.env,
         },
         "uid": uid,
         "cgroup_procs": [os.path.join(d, "cgroup.procs") for d in cgroups[0]],
