@@ -155,3 +155,33 @@ def test_multi_turn_rollout_masks_observations_and_places_step_rewards():
     ends = [e for (e, _) in res.token_rewards]
     assert [sc.ctx.decode([t.response_ids[e]]) for e in ends] == ["</search>", "</search>"]
     assert all(t.loss_mask[e] == 1 for e in ends) and res.info["em"] == 1.0
+
+
+def test_search_tool_is_a_verl_base_tool(tmp_path):
+    import asyncio
+
+    import yaml
+    from verl.tools.base_tool import BaseTool
+
+    from r1repro_stepsearch.tool import SCHEMA, SearchTool, write_tool_config
+
+    path = write_tool_config(tmp_path / "tools.yaml", {"kind": "bm25"}, topk=2, max_searches=1)
+    spec = yaml.safe_load(path.read_text())["tools"][0]
+    assert spec["class_name"] == "r1repro_stepsearch.tool.SearchTool"
+    from verl.tools.schemas import OpenAIFunctionToolSchema
+
+    tool = SearchTool({**spec["config"], "corpus": {"world_seed": 0}}, OpenAIFunctionToolSchema.model_validate(SCHEMA))
+    assert isinstance(tool, BaseTool)
+    person = make_world(0).people[0]
+
+    async def episode():
+        iid, _ = await tool.create()
+        first = await tool.execute(iid, {"query": person})
+        flood = await tool.execute(iid, {"query": person})
+        empty = await tool.execute(iid, {})
+        await tool.release(iid)
+        return first, flood, empty
+
+    (resp, reward, m), (flood, _, fm), (_, _, em) = asyncio.run(episode())
+    assert resp.text.startswith("\n\n<information> Doc 1<## Title: ") and person in resp.text and m["tool_failed"] == 0
+    assert "search limit reached" in flood.text and fm["tool_failed"] == 1.0 and em["tool_failed"] == 1.0

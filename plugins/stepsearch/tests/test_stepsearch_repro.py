@@ -1,0 +1,34 @@
+"""The reproduction's configs: arms, claims and the paper preset against the official values."""
+
+from __future__ import annotations
+
+from r1repro.paths import repo_root
+from r1repro.repro.run import compose_config
+from r1repro_stepsearch.constants import PAPER_PPO
+
+
+def _cfg(scale):
+    return compose_config(repo_root() / "reproductions" / "stepsearch", scale, [])
+
+
+def test_arms_differ_only_in_the_reward_and_all_use_ppo_with_a_critic():
+    cfg = _cfg("cpu")
+    assert {a: dict(v) for a, v in cfg.arms.items()} == {
+        "stepsearch": {"reward": "stepsearch.step"}, "ppo_global": {"reward": "stepsearch.global"},
+        "search_r1": {"reward": "stepsearch.outcome_em"}}  # fmt: skip
+    assert cfg.engine.algorithm.adv_estimator == "gae" and cfg.engine.algorithm.lam == 1.0
+    assert cfg.engine.rollout.environment.name == "stepsearch.search"
+
+
+def test_paper_preset_matches_the_official_script():
+    e, o = _cfg("paper").engine, dict(_cfg("paper").verl.overrides)
+    p = PAPER_PPO
+    assert e.trainer.batch_size == o["data.train_batch_size"] == p["train_batch_size"]
+    assert e.actor.mini_batch_size == o["actor_rollout_ref.actor.ppo_mini_batch_size"] == p["ppo_mini_batch_size"]
+    assert e.actor.lr == o["actor_rollout_ref.actor.optim.lr"] == p["actor_lr"]
+    assert e.critic.lr == o["critic.optim.lr"] == p["critic_lr"]
+    assert e.algorithm.kl_coef == o["algorithm.kl_ctrl.kl_coef"] == p["kl_coef"]
+    assert e.actor.entropy_coeff == o["actor_rollout_ref.actor.entropy_coeff"] == p["entropy_coeff"]
+    assert o["data.max_response_length"] == p["max_response_length"]
+    assert e.rollout.environment.max_turns == p["max_turns"] and e.rollout.environment.topk == p["topk"]
+    assert o["algorithm.adv_estimator"] == "gae" and o["critic.cliprange_value"] == p["cliprange_value"]
