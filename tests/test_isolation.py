@@ -49,6 +49,12 @@ def test_a_batch_exception_fails_only_the_sample_that_caused_it():
     assert "batch code tripped on BAD" in res[1].info["error"]
 
 
+def test_a_batch_fallback_runs_the_group_stage_once():
+    res = GroupStageBreaks()([_s("7", "a"), _s("BAD", "a"), _s("8", "b")])
+    assert [r.score for r in res] == [2.0, 1.0, 1.0]  # +1 once each; BAD failed (0) in its batch stage
+    assert "batch code tripped on BAD" in res[1].info["error"]  # the failure stays visible
+
+
 def test_a_group_stage_exception_fails_only_that_group():
     res = GroupStageBreaks()([_s("7", "a"), _s("7", "broken"), _s("8", "a")])
     assert [r.score for r in res] == [2.0, 0.0, 1.0]

@@ -112,20 +112,24 @@ class Reward:
                 results[i] = r
         return results  # type: ignore[return-value]
 
-    def _score_isolated(self, samples: list[Sample]) -> list[RewardResult]:
+    def _score_per_sample(self, samples: list[Sample]) -> list[RewardResult]:
+        """The per-sample stage; a batch that raises is scored again one sample at a time."""
         try:
             raw = self.score_batch(samples)
             if len(raw) != len(samples):
                 raise ValueError(
                     f"{self.name or type(self).__name__} returned {len(raw)} results for {len(samples)}"
                 )
-            results = [self.coerce(r) for r in raw]
+            return [self.coerce(r) for r in raw]
         except Exception as exc:  # noqa: BLE001
             if len(samples) == 1:
                 return [self._fail(exc)]
             log.warning("reward %s failed on a batch (%s); scoring its %d samples one by one",
                         self.name, exc, len(samples))  # fmt: skip
-            results = [self._score_isolated([s])[0] for s in samples]
+            return [self._score_per_sample([s])[0] for s in samples]
+
+    def _score_isolated(self, samples: list[Sample]) -> list[RewardResult]:
+        results = self._score_per_sample(samples)
         if not self.group_aware:
             return results
         try:
