@@ -156,6 +156,9 @@ def test_paper_preset_composes_into_a_config_verl_accepts(name, tmp_path):
 
     repro = _build("reproduction", name)
     cfg = compose_config(repro.resolve_config_dir(), "paper", [])
+    if "verl" not in cfg and cfg.get("not_runnable"):  # an analysis / data study: no RL to launch
+        assert "cannot" in str(cfg.not_runnable), f"{name}: not_runnable must say what cannot run"
+        return
     assert "verl" in cfg, f"{name}: scale/paper.yaml needs a verl: preset"
     ov = vcfg.preset_overrides(cfg.verl, str(tmp_path / "train.parquet"), str(tmp_path / "val.parquet"))
     vcfg.validate(vcfg.compose(ov))
