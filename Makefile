@@ -30,12 +30,12 @@ help:
 	@echo "make results [CHECK=1]   README result tables from the latest full-profile runs"
 	@echo "make test | bench | lint | list | new-plugin NAME=<paper> | install | clean"
 
-$(STAMP): pyproject.toml core/constraints.txt $(PLUGIN_TOMLS) tests/toy_plugin/pyproject.toml
+$(STAMP): pyproject.toml core/constraints.txt $(PLUGIN_TOMLS) tests/toy_plugin/pyproject.toml tests/verl_cpu/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check --upgrade pip
 	$(PIP) install -q --disable-pip-version-check $(TORCH)
 	$(PIP) install -q --disable-pip-version-check -c core/constraints.txt -e ".[dev,verl-trainer]" \
-		$(foreach p,$(PLUGIN_DIRS),-e $(p)) -e tests/toy_plugin
+		$(foreach p,$(PLUGIN_DIRS),-e $(p)) -e tests/toy_plugin -e tests/verl_cpu
 	@touch $@
 
 install: $(STAMP)

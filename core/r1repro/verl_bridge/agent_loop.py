@@ -123,8 +123,23 @@ class StrategyAgentLoop(AgentLoopBase):
         params = {**sampling_params, "max_tokens": max(1, int(max_tokens))}
         if stop:
             params.update(stop=list(stop), include_stop_str_in_output=True)
-        return await self.server_manager.generate(request_id=uuid4().hex, prompt_ids=list(ids),
-                                                  sampling_params=params)  # fmt: skip
+        out = await self.server_manager.generate(request_id=uuid4().hex, prompt_ids=list(ids),
+                                                 sampling_params=params)  # fmt: skip
+        self._note_server_fields(out.extra_fields or {})
+        return out
+
+    def _note_server_fields(self, fields: dict[str, Any]) -> None:
+        """Keep the server's per-call fields verl's metrics need (weight versions seen by the
+        sample: ``min_global_steps`` / ``max_global_steps``) across the sample's calls."""
+        seen = getattr(self, "_server_fields", None)
+        if seen is None:
+            self._server_fields = dict(fields)
+            return
+        for key, pick in (("min_global_steps", min), ("max_global_steps", max)):
+            values = [v for v in (seen.get(key), fields.get(key)) if v is not None]
+            if values:
+                seen[key] = pick(values)
+        seen.update({k: v for k, v in fields.items() if k not in ("min_global_steps", "max_global_steps")})
 
     def ends_with_eos(self, tokens: list[int]) -> bool:
         return bool(tokens) and tokens[-1] == self.tokenizer.eos_token_id
@@ -135,6 +150,6 @@ class StrategyAgentLoop(AgentLoopBase):
         cut = self.response_length
         out = AgentLoopOutput(prompt_ids=prompt_ids, response_ids=response[:cut], response_mask=mask[:cut],
                               response_logprobs=logprobs[:cut], num_turns=turns, metrics={},
-                              extra_fields=dict(extra or {}))  # fmt: skip
+                              extra_fields={**getattr(self, "_server_fields", {}), **(extra or {})})  # fmt: skip
         out.extra_fields.update({"turn_scores": [], "tool_rewards": []})
         return out

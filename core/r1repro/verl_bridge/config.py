@@ -71,6 +71,7 @@ def validate(cfg) -> list[str]:
     from verl.utils.config import omega_conf_to_dataclass, validate_config
 
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    _check_rollout_world(cfg)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -79,7 +80,6 @@ def validate(cfg) -> list[str]:
             )
     except Exception as exc:  # noqa: BLE001
         raise VerlConfigError(f"verl's validate_config failed: {type(exc).__name__}: {exc}") from exc
-    _check_rollout_world(cfg)
     checked = []
     sections = list(DATACLASS_SECTIONS) + (["critic"] if need_critic(cfg) else [])
     for section in sections:

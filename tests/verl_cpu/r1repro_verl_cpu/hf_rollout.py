@@ -72,9 +72,14 @@ class HFServer:
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.lock = asyncio.Lock()
         self.weight_version = 0
+        self.global_steps = 0
 
     def ready(self) -> bool:
         return True
+
+    async def set_global_steps(self, global_steps: int):
+        """The trainer step whose weights this server holds (reported with every output)."""
+        self.global_steps = global_steps
 
     def load_weights(self, state: dict[str, torch.Tensor]) -> int:
         """Load the trainer's weights (names as HF's state dict); returns the count loaded."""
@@ -133,7 +138,7 @@ class HFServer:
         async with self.lock:
             tokens, logps, reason = await asyncio.to_thread(self._generate, list(prompt_ids), sampling_params)
         return TokenOutput(token_ids=tokens, log_probs=logps, stop_reason=reason,
-                           extra_fields={"global_steps": self.weight_version})  # fmt: skip
+                           extra_fields={"global_steps": self.global_steps})  # fmt: skip
 
     # Lifecycle calls verl makes on every server; nothing is offloaded on CPU.
     async def wake_up(self, *args, **kwargs):
@@ -222,6 +227,8 @@ def _adapter_class():
                 return
             server = ray.get_actor(server_name(self.replica_rank))
             loaded = await server.load_weights.remote(state)
+            if kwargs.get("global_steps") is not None:
+                await server.set_global_steps.remote(kwargs["global_steps"])
             if loaded == 0:
                 raise RuntimeError("hf rollout: no weight name matched the rollout model's state dict")
 

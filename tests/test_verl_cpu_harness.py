@@ -1,0 +1,100 @@
+"""Fast checks of the pieces behind the verl CPU end-to-end runs (no verl run here)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from omegaconf import OmegaConf
+
+from r1repro.types import RewardResult
+
+pytestmark = pytest.mark.verl
+
+
+def test_validate_rejects_a_rollout_replica_that_does_not_divide_the_gpus():
+    from r1repro.verl_bridge import config as vcfg
+
+    base = ["trainer.n_gpus_per_node=1", "algorithm.adv_estimator=grpo",
+            "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=2",
+            "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=2",
+            "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=2", "actor_rollout_ref.rollout.name=vllm"]  # fmt: skip
+    with pytest.raises(vcfg.VerlConfigError, match="tensor_model_parallel_size"):
+        vcfg.validate(vcfg.compose(base))  # verl 0.9.1's default rollout TP is 2
+    vcfg.validate(vcfg.compose([*base, "actor_rollout_ref.rollout.tensor_model_parallel_size=1"]))
+
+
+@pytest.mark.parametrize(
+    "section, keys, expected",
+    [
+        (None, {"rollout_log_probs"}, False),  # no section: verl skips it too
+        ({"rollout_is": None, "rollout_rs": None, "bypass_mode": False}, {"rollout_log_probs"}, True),
+        ({"rollout_is": "token", "bypass_mode": False}, {"old_log_probs"}, False),  # no rollout log-probs
+        ({"rollout_is": "token", "bypass_mode": True}, {"rollout_log_probs"}, False),  # the actor does it
+    ],
+)
+def test_rollout_correction_runs_exactly_when_verls_own_method_runs_it(section, keys, expected):
+    from r1repro.verl_bridge.trainer import rollout_correction_active
+
+    algorithm = OmegaConf.create({"rollout_correction": section})
+    assert rollout_correction_active(algorithm, keys) is expected
+
+
+def test_reward_info_metrics_average_numbers_and_booleans_only():
+    from r1repro.verl_bridge.trainer import reward_info_metrics
+
+    results = [RewardResult(1.0, {"correct": True, "len": 3, "why": "ok"}),
+               RewardResult(0.0, {"correct": False, "len": 5, "x": float("nan")})]  # fmt: skip
+    assert reward_info_metrics(results) == {"reward/correct/mean": 0.5, "reward/len/mean": 4.0}
+
+
+def test_a_failed_trainer_registration_is_a_warning_naming_the_cause(monkeypatch, caplog):
+    from r1repro.verl_bridge import trainer, worker_init
+
+    def boom():
+        raise ValueError("Unknown platform 'cpu'")
+
+    monkeypatch.setattr(trainer, "register_trainer", boom)
+    with caplog.at_level(logging.WARNING, logger="r1repro.verl"):
+        worker_init.register_all()
+    assert any("r1repro_sync" in r.message and "Unknown platform 'cpu'" in r.message
+               and r.levelno == logging.WARNING for r in caplog.records)  # fmt: skip
+
+
+def test_cpu_smoke_dry_run_composes_a_config_verl_accepts(capsys):
+    from r1repro.repro.run import run_reproduction
+
+    summary = run_reproduction("toy", scale="paper", dry_run=True,
+                               overrides=["+verl.cpu_smoke={steps: 3, gpus: 2}"])  # fmt: skip
+    cmd = summary["command"]
+    assert summary["cpu_smoke"] and "actor_rollout_ref.rollout.name=hf" in cmd
+    assert "trainer.total_training_steps=3" in cmd and "+ray_kwargs.ray_init.num_gpus=2" in cmd
+    assert any(c.startswith("actor_rollout_ref.model.path=") and "tiny-nano" in c for c in cmd)
+
+
+def test_harness_reads_verls_console_metrics():
+    from r1repro_verl_cpu.harness import parse_metrics
+
+    text = ("(TaskRunnerV1 pid=1) step:1 - actor/grad_norm:0.25 - actor/lr:1e-06 - num_turns/max:np.int64(3)"
+            " - val-aux/a/b/mean@1:np.float64(-0.5) - note:text\nstep:2 - actor/grad_norm:nan")  # fmt: skip
+    m = parse_metrics(text)
+    assert m[1] == {"actor/grad_norm": 0.25, "actor/lr": 1e-06, "num_turns/max": 3.0, "val-aux/a/b/mean@1": -0.5}
+    assert sorted(m) == [1, 2]
+
+
+def test_the_cpu_harness_is_inert_without_its_switch(monkeypatch):
+    import subprocess
+    import sys
+
+    code = ("import r1repro_verl_cpu, sys; "
+            "print('verl' in sys.modules, r1repro_verl_cpu.enabled())")  # fmt: skip
+    env = {k: v for k, v in __import__("os").environ.items() if k != "R1REPRO_VERL_CPU"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.split() == ["False", "False"], out.stderr[-500:]
+
+
+def test_group_slots_number_the_samples_of_a_prompt_in_arrival_order():
+    pytest.importorskip("verl.experimental.agent_loop.agent_loop")
+    from r1repro.verl_bridge.agent_loop import group_slot
+
+    assert [group_slot("uid-1", 4) for _ in range(6)] == [0, 1, 2, 3, 0, 1]
