@@ -188,8 +188,8 @@ class WorldDataset(GeneratedDataset):
     description = "CPU task: 2-/3-hop questions over a generated world; BM25 corpus with distractors"
     sizes: ClassVar[dict[str, int]] = {"train": 2000, "test": 120, "sft": 2000}
 
-    def __init__(self, world_seed: int = 0, three_hop_share: float = 0.5, name: str = "") -> None:
-        self.world_seed, self.three_hop_share = world_seed, three_hop_share
+    def __init__(self, world_seed: int = 0, three_hop_share: float = 0.5, topk: int = 2, name: str = "") -> None:
+        self.world_seed, self.three_hop_share, self.topk = world_seed, three_hop_share, topk
         self.name = name or "stepsearch.world"
 
     @property
@@ -214,11 +214,12 @@ class WorldDataset(GeneratedDataset):
     def solution(self, row: Row, template: Template) -> str:
         """A worked trajectory for the SFT warm start: search each hop's entity, then answer.
 
-        The observations are the real retrieval results (the same environment the policy uses),
-        so the warm start shows the format, not the answers (they differ for every person)."""
+        The observations are the real retrieval results (the same retriever and ``topk`` as the
+        CPU preset's environment), so the warm start shows the format, not the answers (they
+        differ for every person)."""
         from r1repro_stepsearch.env import SearchEnvironment
 
-        env = SearchEnvironment(corpus={"world_seed": self.world_seed}, max_turns=4)
+        env = SearchEnvironment(corpus={"world_seed": self.world_seed}, topk=self.topk, max_turns=4)
         state = env.reset(row)
         out = []
         for ent in row.extra["hop_entities"]:
