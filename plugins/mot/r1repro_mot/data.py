@@ -199,12 +199,19 @@ def rationale(row: Row, modality: str, label: str) -> str:
         raise ValueError(f"unknown modality {modality!r}")
     steps = list(row.extra.get("steps", []))
     concl = str(row.extra.get("conclusion", "")).rstrip(".")
+    atoms = [str(x) for x in row.extra.get("atoms", [])]
     if modality == "nl_cot":
-        body = ". So ".join(steps) + f". The statement '{concl}' is {label.lower()}."
+        body = ". So ".join(steps) + "."
     elif modality == "code":
-        names = [f"s{i}" for i in range(len(steps))]
-        lines = ["def solve():"] + [f"    {n} = True  # {s}" for n, s in zip(names, steps)]
-        lines.append(f"    return '{label}'")
+        # the chain as assignments: each atom from the previous one (negated at a False step)
+        lines = ["def solve():", f"    {atoms[0]} = True"]
+        if label == "Uncertain":
+            lines.append(f"    {atoms[-1]} = None")
+        else:
+            for prev, cur in zip(atoms[:-1], atoms[1:]):
+                neg = "not " if (label == "False" and cur == atoms[-1]) else ""
+                lines.append(f"    {cur} = {neg}{prev}")
+        lines.append(f"    return {atoms[-1]}")
         body = "\n".join(lines)
     else:
         # the rows of the truth table consistent with the premises, over the chain's atoms
