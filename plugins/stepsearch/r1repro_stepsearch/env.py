@@ -82,10 +82,13 @@ class SearchEnvironment(Environment):
 
     @property
     def retriever(self) -> Retriever:
+        """Built on first use (a BM25 index over the CPU world when nothing else is configured)."""
         if self._retriever is None:
-            spec = self.retriever_spec or {"kind": "bm25"}
-            self._retriever = build_retriever(spec, load_corpus(self.corpus if self.corpus is not None else
-                                                               ({"world_seed": 0} if spec.get("kind", "bm25") == "bm25" else None)))  # fmt: skip
+            spec = dict(self.retriever_spec or {"kind": "bm25"})
+            corpus = self.corpus
+            if corpus is None and spec.get("kind", "bm25") == "bm25":
+                corpus = {"world_seed": 0}
+            self._retriever = build_retriever(spec, load_corpus(corpus))
         return self._retriever
 
     def reset(self, row: Row) -> dict[str, Any]:
