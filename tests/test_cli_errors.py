@@ -49,7 +49,12 @@ def test_score_keeps_every_line_its_number_and_its_fields(tmp_path, capsys):
 
 def test_score_exit_is_non_zero_when_a_reward_fails_on_a_line(tmp_path, capsys):
     inp = _write(tmp_path / "in.jsonl", [{"response": "\\boxed{7}", "ground_truth": "7", "problem": "3+4?"}])
-    judge = {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1", "max_retries": 0}  # nobody there
+    judge = {
+        "backend": "openai",
+        "model": "m",
+        "base_url": "http://127.0.0.1:9/v1",
+        "max_retries": 0,
+    }  # nobody there
     spec = json.dumps({"name": "tinyv.tinyv_only", "retries": 0, "judge": judge})
     assert main(["score", "--reward", spec, "--input", str(inp)]) == 1
     captured = capsys.readouterr()
@@ -73,7 +78,9 @@ def test_score_output_and_input_paths_are_checked_before_scoring(tmp_path, capsy
     built = []
     real_build = registry.build
     monkeypatch.setattr(registry, "build", lambda *a, **k: built.append(a) or real_build(*a, **k))
-    assert main(["score", "--reward", "core.exact_match", "--input", str(inp), "--output", str(tmp_path)]) == 2
+    assert (
+        main(["score", "--reward", "core.exact_match", "--input", str(inp), "--output", str(tmp_path)]) == 2
+    )
     _one_line_error(capsys, "is a folder")
     assert main(["score", "--reward", "core.exact_match", "--input", str(inp),
                  "--output", str(tmp_path / "no" / "such" / "out.jsonl")]) == 2  # fmt: skip
@@ -103,7 +110,9 @@ def test_a_reward_option_rejected_with_value_error_is_one_line(tmp_path, capsys)
         ("engine.trainer.total_steps==", ["bad override"]),
     ],
 )
-def test_bad_reproduce_overrides_are_one_line_and_create_nothing(tmp_path, capsys, monkeypatch, override, words):
+def test_bad_reproduce_overrides_are_one_line_and_create_nothing(
+    tmp_path, capsys, monkeypatch, override, words
+):
     """Overrides after an option (as `make reproduce ... ARGS=...` passes them) are parsed, and
     checked before anything (runs/<paper>/) is created."""
     monkeypatch.setenv("R1REPRO_RUNS", str(tmp_path / "runs"))
@@ -150,7 +159,10 @@ def test_make_reproduce_passes_args_after_the_options():
     from r1repro.cli import _parser
 
     args, extra = _parser().parse_known_args(argv)
-    assert args.paper == "laser" and [*args.overrides, *extra] == ["seeds=[0]", "engine.trainer.total_steps=20"]
+    assert args.paper == "laser" and [*args.overrides, *extra] == [
+        "seeds=[0]",
+        "engine.trainer.total_steps=20",
+    ]
     assert sys.executable  # the same parsing `main` does (see test_reproduce_accepts_overrides_after_options)
 
 

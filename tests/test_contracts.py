@@ -175,8 +175,15 @@ def _isolation_samples():
         return Sample(response=response, ground_truth="42", problem="What is 6*7?", data_source="r1repro/adversarial",
                       domain="math", group_id=group_id, uid=uid, response_length=12)  # fmt: skip
 
-    good = [s("6*7 = 42. The answer is \\boxed{42}", "good", "right"), s("The answer is \\boxed{41}", "good", "wrong")]
-    bad = [s(123, "bad", "int"), s("x \ud800 \\boxed{\udfff}", "bad2", "surrogate"), s("fine", ["g"], "list_group")]
+    good = [
+        s("6*7 = 42. The answer is \\boxed{42}", "good", "right"),
+        s("The answer is \\boxed{41}", "good", "wrong"),
+    ]
+    bad = [
+        s(123, "bad", "int"),
+        s("x \ud800 \\boxed{\udfff}", "bad2", "surrogate"),
+        s("fine", ["g"], "list_group"),
+    ]
     return good, [bad[0], good[0], bad[1], good[1], bad[2]]
 
 
@@ -222,7 +229,9 @@ def test_a_judge_that_cannot_load_is_an_error_never_a_verdict(name):
     reward = _with_judge(name, {"backend": "transformers", "model": "/nonexistent/judge-model"})
     good, _ = _isolation_samples()
     res = reward(good)
-    assert all("could not be loaded" in r.info.get("error", "") for r in res if r.info.get("llm_called", 1.0)), res
+    assert all(
+        "could not be loaded" in r.info.get("error", "") for r in res if r.info.get("llm_called", 1.0)
+    ), res
     assert any("error" in r.info for r in res)
     with pytest.raises(RewardUnavailable, match="could not be loaded"):
         reward.preflight()

@@ -94,7 +94,9 @@ def test_lone_surrogates_are_replaced_before_the_plugin_sees_them():
     assert [r.score for r in res] == [1.0, 1.0] and all("error" not in r.info for r in res)
     assert seen[0].response == "x \ufffd 7"
     assert sanitize_text("ok") == "ok" and sanitize_text("\udfff") == "\ufffd"
-    clean, _ = admit_sample(Sample(response="a", problem="q \ud800", prompt=[{"role": "user", "content": "\ud800"}]))
+    clean, _ = admit_sample(
+        Sample(response="a", problem="q \ud800", prompt=[{"role": "user", "content": "\ud800"}])
+    )
     assert clean.problem == "q \ufffd" and clean.prompt[0]["content"] == "\ufffd"
 
 
@@ -146,6 +148,7 @@ def test_a_bad_judge_spec_fails_when_built():
         build_judge({"backend": "stub", "fn": "no_such_module_xyz:f"})
 
 
+@pytest.mark.slow  # the first transformers import dominates (~10-20 s on a busy CPU)
 def test_a_judge_that_cannot_load_is_unavailable_on_every_prompt_and_check_raises():
     judge = build_judge({"backend": "transformers", "model": "/nonexistent/judge-model"})
     replies, errors = judge.complete_checked(["a", "b"])
@@ -191,7 +194,10 @@ def test_the_engine_refuses_to_train_when_the_judge_cannot_answer(tmp_path):
     from r1repro.testing import tiny_engine_config
 
     cfg = tiny_engine_config(
-        reward={"name": "tinyv.addon", "judge": {"backend": "transformers", "model": "/nonexistent/judge-model"}},
+        reward={
+            "name": "tinyv.addon",
+            "judge": {"backend": "transformers", "model": "/nonexistent/judge-model"},
+        },
         model={"sft": {"enabled": False}},
     )
     cfg.trainer.out_dir = str(tmp_path / "run")

@@ -304,12 +304,10 @@ def cmd_score(args) -> int:
 
 def cmd_train(args) -> int:
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
     from r1repro.engine.config import make_config
     from r1repro.engine.local import LocalEngine
-
-    from omegaconf.errors import OmegaConfBaseException
-
     from r1repro.repro.preflight import ReproductionNotReady, _one_line
 
     try:  # a bad override or config file is one line, before anything runs

@@ -99,7 +99,9 @@ class Judge:
             if len(prompts) == 1:
                 out = [exc]
             else:
-                log.warning("judge failed on a batch of %d prompts (%s); asking one by one", len(prompts), exc)
+                log.warning(
+                    "judge failed on a batch of %d prompts (%s); asking one by one", len(prompts), exc
+                )
                 out = []
                 for p in prompts:
                     try:
@@ -128,7 +130,9 @@ class Judge:
             with deadline(self.timeout_s * len(prompts) if self.timeout_s else None):
                 out = list(self._complete(prompts, max_tokens, temperature))
         except DeadlineExceeded:
-            raise JudgeError(f"judge timed out ({self.timeout_s:.3g}s per prompt, {len(prompts)} prompts)") from None
+            raise JudgeError(
+                f"judge timed out ({self.timeout_s:.3g}s per prompt, {len(prompts)} prompts)"
+            ) from None
         if len(out) != len(prompts):
             raise JudgeError(f"judge returned {len(out)} outputs for {len(prompts)} prompts")
         return out
@@ -200,7 +204,9 @@ class TransformersJudge(Judge):
                 from r1repro.models.tiny import load_policy
 
                 try:
-                    self._model, self._tok = load_policy(self.model_path, dtype=self.dtype, device=self.device)
+                    self._model, self._tok = load_policy(
+                        self.model_path, dtype=self.dtype, device=self.device
+                    )
                 except Exception as exc:  # noqa: BLE001 - not cached, hub offline, bad folder
                     raise JudgeUnavailable(
                         f"judge model {self.model_path!r} could not be loaded: {type(exc).__name__}: "
@@ -264,7 +270,9 @@ class OpenAIJudge(Judge):
                 last = exc
                 time.sleep(min(2.0, 0.2 * 2**attempt))
         log.warning("judge request failed after %d tries: %s", self.max_retries + 1, last)
-        raise JudgeError(f"judge request failed after {self.max_retries + 1} tries: {type(last).__name__}: {last}")
+        raise JudgeError(
+            f"judge request failed after {self.max_retries + 1} tries: {type(last).__name__}: {last}"
+        )
 
     def _complete(self, prompts, max_tokens, temperature):
         import httpx

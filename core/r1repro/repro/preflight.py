@@ -27,7 +27,9 @@ def compose_checked(config_dir, scale: str, overrides: list[str], profile: str |
     try:
         return compose_config(config_dir, scale, overrides, profile=profile)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        raise ReproductionNotReady(f"bad override in {' '.join(overrides) or '(none)'}: {_one_line(exc)}") from None
+        raise ReproductionNotReady(
+            f"bad override in {' '.join(overrides) or '(none)'}: {_one_line(exc)}"
+        ) from None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -41,7 +43,9 @@ def dataset_uses(ec: Any) -> list[tuple[str, Any, str]]:
     """(role, dataset spec, split) of every dataset one engine config reads."""
     uses = [("train", ec.data.dataset, ec.data.split)]
     if ec.eval.limit:
-        uses.append(("eval", ec.eval.dataset if ec.eval.dataset is not None else ec.data.dataset, ec.eval.split))
+        uses.append(
+            ("eval", ec.eval.dataset if ec.eval.dataset is not None else ec.data.dataset, ec.eval.split)
+        )
     sft = ec.model.get("sft") if hasattr(ec.model, "get") else None
     if sft is not None and sft.get("enabled") and sft.get("dataset") is not None:
         uses.append(("sft", sft.dataset, sft.get("split", "sft")))
@@ -83,7 +87,9 @@ def check_reproduction(run) -> None:
         try:
             ec = run.engine_config(arm, seed)
         except (OmegaConfBaseException, ValueError, TypeError) as exc:
-            raise ReproductionNotReady(f"{run.name}: arm '{arm}' has a bad engine config: {_one_line(exc)}") from None
+            raise ReproductionNotReady(
+                f"{run.name}: arm '{arm}' has a bad engine config: {_one_line(exc)}"
+            ) from None
         for role, spec, split in dataset_uses(ec):
             try:
                 key = (repr(split_spec(spec)), str(split))
