@@ -166,6 +166,11 @@ class MultiTurn(RolloutStrategy):
             for i, toks, why in zip(live, gen.tokens, gen.stop_reason):
                 t = trajs[i]
                 toks = toks[: budget[i]]
+                # ``continue_after_eos``: an EOS does not end the episode, the environment judges the
+                # text (Search-R1 / StepSearch decode without special tokens: the EOS is dropped)
+                eos_goes_on = why == "eos" and getattr(env, "continue_after_eos", False) and turn != final_turn
+                while eos_goes_on and toks and toks[-1] in ctx.eos_ids:
+                    toks = toks[:-1]
                 start = len(t.response_ids)
                 t.response_ids += toks
                 t.loss_mask += [1] * len(toks)
@@ -176,7 +181,7 @@ class MultiTurn(RolloutStrategy):
                 if why == "length" or len(t.response_ids) >= ctx.max_new_tokens:
                     t.truncated = True
                     continue
-                if why == "eos" or turn == final_turn:  # the episode is over
+                if (why == "eos" and not eos_goes_on) or turn == final_turn:  # the episode is over
                     continue
                 step = env.step(states[i], record["policy"])
                 t.tool_calls += int(step.tool_call)

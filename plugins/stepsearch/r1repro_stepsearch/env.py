@@ -69,7 +69,8 @@ class SearchEnvironment(Environment):
 
     description = "StepSearch / Search-R1 search loop: <search> -> top-3 docs in <information>, <answer> ends"
     stop_strings = STOP_STRINGS
-    final_answer_turn = True
+    final_answer_turn = True  # one search-free generation after the last turn (generation.py:287-313)
+    continue_after_eos = True  # an EOS without an action gets the invalid-action warning (:54-65, 407-413)
 
     def __init__(self, corpus: Any = None, retriever: dict[str, Any] | None = None, topk: int = TOPK,
                  max_turns: int = MAX_TURNS, max_observation_tokens: int = 800, max_searches: int = 8,

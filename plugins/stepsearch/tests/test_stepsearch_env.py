@@ -132,6 +132,9 @@ class ScriptedContext:
     def generate(self, prompts, *, forced=None, stop_strings=(), max_new_tokens=None, temperature=None):
         self.calls.append(list(stop_strings))
         text = self.script.pop(0)
+        if text.endswith("<EOS>"):  # the policy ends its turn with the end-of-text token
+            toks = self.ctx.encode(text[: -len("<EOS>")]) + [self.ctx.tokenizer.eos_token_id]
+            return self.Generation([toks] * len(prompts), ["eos"] * len(prompts))
         toks = self.ctx.encode(text)
         return self.Generation([toks] * len(prompts), ["stop"] * len(prompts))
 
@@ -185,3 +188,15 @@ def test_search_tool_is_a_verl_base_tool(tmp_path):
     (resp, reward, m), (flood, _, fm), (_, _, em) = asyncio.run(episode())
     assert resp.text.startswith("\n\n<information> Doc 1<## Title: ") and person in resp.text and m["tool_failed"] == 0
     assert "search limit reached" in flood.text and fm["tool_failed"] == 1.0 and em["tool_failed"] == 1.0
+
+
+def test_an_eos_without_an_action_gets_the_invalid_action_warning():
+    from r1repro.engine.rollout import MultiTurn
+
+    row = WorldDataset().load("train", limit=1)[0]
+    sc = ScriptedContext(["I am not sure<EOS>", "<answer> x </answer>"])
+    (t,) = MultiTurn().rollout(sc.ctx, [row], 1)
+    first = t.meta["turns"][0]
+    assert first["policy"] == "I am not sure" and first["observation"] == C.INVALID_ACTION_WARNING
+    assert sc.ctx.tokenizer.eos_token_id not in t.response_ids  # dropped, as the official decode does
+    assert t.meta["turns"][1]["policy"] == "<answer> x </answer>"
