@@ -289,3 +289,11 @@ def test_gain_items_are_item_wise_differences(tmp_path):
     assert run.gain_items("final_correct", "initial_correct", "a", 0) == {"x": 1.0, "y": 0.0}
     assert run.gain_items("final_correct", "initial_correct", "a", 1) is None  # different items
     assert run.items_of("final_correct", "b", 0) is None
+
+
+def test_a_reproduction_can_state_the_protocol_of_its_own_measurements(tmp_path):
+    run = _run(tmp_path)
+    run.record("length@all", "a", 0, 20.0, items=[19.0, 21.0])
+    run.set_protocol("length@all", "task / test, 2 prompts, temperature 0.6, 4 samples per prompt")
+    (j,) = judge_all(run, [Claim(id="a", claim="x", metric="length@all", kind="report", arm="a")])
+    assert j.detail["protocol"].startswith("task / test, 2 prompts")

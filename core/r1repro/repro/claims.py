@@ -175,8 +175,8 @@ def observe(metric: str, arm: str | None, measurements, items=None, once=None) -
                            "effect cannot show here)")  # fmt: skip
         elif same:
             return Obs({ONCE: obs.values[first]}, {ONCE: obs.items.get(first, {})}, once=True,
-                       warning=f"{PSEUDO_WARNING} ({arm}: the same value and items in seeds {seeds}; judged as "
-                               "one measurement, n = 1)")  # fmt: skip
+                       warning=f"{PSEUDO_WARNING} ({arm}: the same value and items in seeds {seeds}: a copy, or "
+                               "seeds that do not vary; judged as one measurement, n = 1)")  # fmt: skip
     return obs
 
 

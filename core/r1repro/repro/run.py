@@ -76,6 +76,7 @@ class ReproRun:
     notes: list[str] = field(default_factory=list)
     quiet: bool = False
     hashes: dict[str, Any] = field(default_factory=dict)
+    protocols: dict[str, str] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- recording
     def record(self, metric: str, arm: str, seed: int, value: float, items: Any = None) -> None:
@@ -92,6 +93,11 @@ class ReproRun:
             "value": float(value),
             "items": as_items(items) if items is not None else {},
         }
+
+    def set_protocol(self, metric: str, protocol: str) -> None:
+        """How ``metric`` is evaluated (set, size, decoding, samples per item), for the report of
+        every claim on it that does not state its own ``protocol:``."""
+        self.protocols[metric] = protocol
 
     def items_of(self, metric: str, arm: str, seed: int) -> dict[str, float] | None:
         """The per-item values recorded with a measurement (None if it has none)."""
@@ -548,7 +554,8 @@ def judge_all(
     out = []
     for c in claims:
         j = judge(c, run.measurements, run.items, run.once)
-        j.detail["protocol"] = c.protocol or (proto if c.metric.startswith(STANDARD_PREFIXES) else "")
+        standard = proto if c.metric.startswith(STANDARD_PREFIXES) else ""
+        j.detail["protocol"] = c.protocol or run.protocols.get(c.metric) or standard
         h = c.definition_hash()
         changed = [e for e in (earlier or {}).get(c.id, []) if e["definition_hash"] != h]
         if changed:

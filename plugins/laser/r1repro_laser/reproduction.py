@@ -98,6 +98,10 @@ class LaserReproduction(Reproduction):
                 stats[arm][seed] = m
                 for k, v in m.items():
                     run.record(k, arm, seed, v, items=items.get(k))
+        protocol = (f"{first.eval.dataset or first.data.dataset} / {first.eval.split}, {first.eval.limit} prompts, "
+                    f"temperature {first.eval.temperature:g}, 4 samples per prompt (avg@4), final policy")  # fmt: skip
+        for key in ("correct@all", "length@all", "token_reduction", "accuracy_change", "easy_minus_hard_shortening"):
+            run.set_protocol(key, protocol)
         domains = sorted({k.split("@", 1)[1] for s in stats.values() for m in s.values() for k in m} - {"all"},
                          key=step_key)  # fmt: skip
         if not domains:
