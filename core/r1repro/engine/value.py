@@ -25,7 +25,9 @@ class ValueModel(torch.nn.Module):
 
     def __init__(self, policy: torch.nn.Module, head_init_std: float = 0.0) -> None:
         super().__init__()
-        self.backbone = copy.deepcopy(policy.get_decoder() if hasattr(policy, "get_decoder") else policy.model)
+        self.backbone = copy.deepcopy(
+            policy.get_decoder() if hasattr(policy, "get_decoder") else policy.model
+        )
         self.backbone.requires_grad_(True)
         hidden = policy.config.hidden_size
         self.head = torch.nn.Linear(hidden, 1)
@@ -43,7 +45,9 @@ class Critic:
 
     name = "critic"
 
-    def __init__(self, policy: torch.nn.Module, cfg: Any, ppo_epochs: int, mini_batch: int, n: int, seed: int = 0):
+    def __init__(
+        self, policy: torch.nn.Module, cfg: Any, ppo_epochs: int, mini_batch: int, n: int, seed: int = 0
+    ):
         self.cfg, self.ppo_epochs, self.mini_batch, self.n, self.seed = cfg, ppo_epochs, mini_batch, n, seed
         self.model = ValueModel(policy, head_init_std=cfg.head_init_std).to(next(policy.parameters()).device)
         self.model.train()
@@ -61,7 +65,9 @@ class Critic:
             v = self.model(batch["input_ids"][idx], batch["attention_mask"][idx], batch["position_ids"][idx])
         return v[:, p - 1 : -1]
 
-    def update(self, batch: dict[str, Any], old_values: torch.Tensor, returns: torch.Tensor, step: int) -> dict[str, float]:
+    def update(
+        self, batch: dict[str, Any], old_values: torch.Tensor, returns: torch.Tensor, step: int
+    ) -> dict[str, float]:
         """PPO epochs over mini-batches of verl's clipped value loss."""
         from r1repro import algos
 
@@ -108,7 +114,11 @@ def gae(token_level_rewards: torch.Tensor, values: torch.Tensor, response_mask: 
     from r1repro import algos
 
     return algos.core_algos().compute_gae_advantage_return(
-        token_level_rewards=token_level_rewards, values=values, response_mask=response_mask, gamma=gamma, lam=lam
+        token_level_rewards=token_level_rewards,
+        values=values,
+        response_mask=response_mask,
+        gamma=gamma,
+        lam=lam,
     )
 
 

@@ -53,7 +53,9 @@ def musi_row(rec: dict[str, Any], index: int, split: str) -> Row:
 class MusiDataset(Dataset):
     """StepSearch's training set (MuSiQue + GPT-4o sub-questions), local copy or the hub."""
 
-    description = "StepSearch's MuSiQue-derived set with key groups and support docs (Zill1/StepSearch-musi-dataset)"
+    description = (
+        "StepSearch's MuSiQue-derived set with key groups and support docs (Zill1/StepSearch-musi-dataset)"
+    )
     hub_id = HUB_ID
     local_files: ClassVar[dict[str, str]] = MUSI_FILES
 
@@ -88,8 +90,14 @@ class MusiDataset(Dataset):
             "answer_aliases": ["Ford"],
             "sub_searchs": [["Model T manufacturer", "who made the Model T"], ["Ford Motor Company founder"]],
             "sub_support_docs": [
-                {"title": "Ford Model T", "paragraph_text": "The Ford Model T was produced by Ford Motor Company."},
-                {"title": "Ford Motor Company", "paragraph_text": "Ford Motor Company was founded by Henry Ford."},
+                {
+                    "title": "Ford Model T",
+                    "paragraph_text": "The Ford Model T was produced by Ford Motor Company.",
+                },
+                {
+                    "title": "Ford Motor Company",
+                    "paragraph_text": "Ford Motor Company was founded by Henry Ford.",
+                },
             ],
         }
         return [musi_row(rec, 0, "train"), musi_row(rec, 1, "test")]
@@ -188,7 +196,9 @@ class WorldDataset(GeneratedDataset):
     description = "CPU task: 2-/3-hop questions over a generated world; BM25 corpus with distractors"
     sizes: ClassVar[dict[str, int]] = {"train": 2000, "test": 120, "sft": 2000}
 
-    def __init__(self, world_seed: int = 0, three_hop_share: float = 0.5, topk: int = 2, name: str = "") -> None:
+    def __init__(
+        self, world_seed: int = 0, three_hop_share: float = 0.5, topk: int = 2, name: str = ""
+    ) -> None:
         self.world_seed, self.three_hop_share, self.topk = world_seed, three_hop_share, topk
         self.name = name or "stepsearch.world"
 

@@ -48,7 +48,9 @@ class StepSearchReproduction(Reproduction):
         self.by_hops(run)
         run.plot("eval/f1", title="held-out F1 (greedy)", ylabel="F1")
         run.plot("reward/searches", title="searches per rollout (training)", ylabel="searches")
-        run.plot("reward/redundancy_rate", title="redundant retrievals (training)", ylabel="share of documents")
+        run.plot(
+            "reward/redundancy_rate", title="redundant retrievals (training)", ylabel="share of documents"
+        )
 
     def by_hops(self, run) -> None:
         from r1repro.models.sft import warm_start

@@ -117,7 +117,9 @@ def tfidf_cosines(doc: str, gold_docs: Sequence[str]) -> list[float]:
     return [max(float(s), 0.0) for s in sims]
 
 
-def gain_and_redundancy(steps: Sequence[Sequence[str]], gold_docs: Sequence[Any]) -> tuple[list[float], list[float]]:
+def gain_and_redundancy(
+    steps: Sequence[Sequence[str]], gold_docs: Sequence[Any]
+) -> tuple[list[float], list[float]]:
     """IG_t and RP_t for every search step (documents per step, in order).
 
     ``gold_docs`` are strings or dicts with ``paragraph_text`` (the dataset's ``sub_support_docs``).
@@ -235,7 +237,8 @@ def score_episode(ep: Episode, target: Sequence[str], keys: Sequence[Sequence[st
         return StepSearchScore(FORMAT_FAIL_SCORE, f1, 0.0, [], [], [], False)
     gains, pens = gain_and_redundancy([s.docs for s in ep.steps], support_docs)
     steps = [
-        (g if information_gain and step_rewards else 0.0) - (p if redundancy_penalty and step_rewards else 0.0)
+        (g if information_gain and step_rewards else 0.0)
+        - (p if redundancy_penalty and step_rewards else 0.0)
         for g, p in zip(gains, pens)
     ]
     sk = search_key_coverage(ep.searches, keys) if keys else 0.0
@@ -264,7 +267,9 @@ class StepSearchReward(Reward):
         target, keys, docs = gold_of(sample)
         s = score_episode(ep, target, keys, docs, **self.switches)
         token_rewards = [
-            (st.end, self.step_scale * v) for st, v in zip(ep.steps, s.step_scores) if st.end is not None and v
+            (st.end, self.step_scale * v)
+            for st, v in zip(ep.steps, s.step_scores)
+            if st.end is not None and v
         ]
         return RewardResult(s.final, describe(ep, s, target), token_rewards or None)
 

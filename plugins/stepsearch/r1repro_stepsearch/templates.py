@@ -26,7 +26,9 @@ class StepSearchTemplate(Template):
 
     def render(self, row: Row | str) -> list[dict]:
         problem = row.problem if isinstance(row, Row) else str(row)
-        return [{"role": "user", "content": self.user_format.replace("{problem}", with_question_mark(problem))}]
+        return [
+            {"role": "user", "content": self.user_format.replace("{problem}", with_question_mark(problem))}
+        ]
 
     def parse(self, response: str) -> ParsedResponse:
         text = response if isinstance(response, str) else ""
@@ -41,4 +43,6 @@ class CPUTemplate(StepSearchTemplate):
     0.9M-parameter model cannot read); same tags, same parsing."""
 
     description = "short StepSearch prompt for CPU scale: question + the search/answer tags"
-    user_format = "Use <search> query </search> to search, then <answer> answer </answer>. Question: {problem}"
+    user_format = (
+        "Use <search> query </search> to search, then <answer> answer </answer>. Question: {problem}"
+    )

@@ -32,7 +32,9 @@ SCHEMA = {
 }
 
 
-def write_tool_config(path: str | Path, retriever: dict[str, Any], topk: int = 3, max_searches: int = 8) -> Path:
+def write_tool_config(
+    path: str | Path, retriever: dict[str, Any], topk: int = 3, max_searches: int = 8
+) -> Path:
     """The verl tool-config YAML for `SearchTool` (one tool, native type)."""
     import yaml
 
@@ -73,7 +75,11 @@ class SearchTool(_base_tool()):  # type: ignore[misc]
         if not isinstance(query, str) or not query.strip():
             return ToolResponse(text="search needs a non-empty 'query' string"), 0.0, {"tool_failed": 1.0}
         text, failed = self.env.search(state, query)
-        return ToolResponse(text=text), 0.0, {"tool_failed": float(failed), "searches": float(state["searches"])}
+        return (
+            ToolResponse(text=text),
+            0.0,
+            {"tool_failed": float(failed), "searches": float(state["searches"])},
+        )
 
     async def release(self, instance_id: str, **kwargs) -> None:
         self.states.pop(instance_id, None)

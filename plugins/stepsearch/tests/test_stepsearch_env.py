@@ -6,12 +6,12 @@ import threading
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
-
-from r1repro.retrieval import BM25Retriever, Doc, HTTPRetriever, RetrievalError, build_retriever, serve_app
 from r1repro_stepsearch import constants as C
 from r1repro_stepsearch.data import MusiDataset, WorldDataset, make_world
 from r1repro_stepsearch.env import SearchEnvironment, parse_action
 from r1repro_stepsearch.reward import StepSearchReward, doc_contents
+
+from r1repro.retrieval import BM25Retriever, Doc, HTTPRetriever, RetrievalError, build_retriever, serve_app
 
 DOCS = [Doc("0", "Paris", "Paris is the capital of France."), Doc("1", "Berlin", "Berlin is in Germany."),
         Doc("2", "Rome", "Rome is the capital of Italy.")]  # fmt: skip
@@ -44,7 +44,9 @@ def test_http_client_speaks_the_official_api():
 
 
 def test_actions_warnings_and_final_turn():
-    env = SearchEnvironment(corpus=[{"id": d.id, "title": d.title, "text": d.text} for d in DOCS], max_turns=2)
+    env = SearchEnvironment(
+        corpus=[{"id": d.id, "title": d.title, "text": d.text} for d in DOCS], max_turns=2
+    )
     assert parse_action("<plan>x</plan><search> capital of Italy </search>") == ("search", "capital of Italy")
     st = env.reset(None)
     first = env.step(st, "<search> capital of Italy </search>")
@@ -98,7 +100,9 @@ def test_world_solution_scores_full_marks():
     from r1repro.types import Sample
 
     (res,) = reward([Sample(response=text, ground_truth=row.ground_truth, extra=row.extra)])
-    assert res.info["em"] == 1.0 and res.info["search_key_score"] == 1.0  # < 1 IG: the "\\nDoc k" suffix quirk
+    assert (
+        res.info["em"] == 1.0 and res.info["search_key_score"] == 1.0
+    )  # < 1 IG: the "\\nDoc k" suffix quirk
     assert res.info["information_gain"] > 0.8 and res.info["redundancy_rate"] < 1.0
 
 
@@ -119,10 +123,11 @@ class ScriptedContext:
     """A RolloutContext whose policy writes scripted turns (no model), to test the loop itself."""
 
     def __init__(self, script):
+        from r1repro_stepsearch.templates import CPUTemplate
+
         from r1repro.engine.generation import Generation
         from r1repro.engine.rollout import RolloutContext
         from r1repro.models.tiny import load_tokenizer
-        from r1repro_stepsearch.templates import CPUTemplate
 
         self.script, self.calls, self.Generation = list(script), [], Generation
         self.ctx = RolloutContext(model=None, tokenizer=load_tokenizer(), template=CPUTemplate(),
@@ -164,16 +169,17 @@ def test_search_tool_is_a_verl_base_tool(tmp_path):
     import asyncio
 
     import yaml
-    from verl.tools.base_tool import BaseTool
-
     from r1repro_stepsearch.tool import SCHEMA, SearchTool, write_tool_config
+    from verl.tools.base_tool import BaseTool
 
     path = write_tool_config(tmp_path / "tools.yaml", {"kind": "bm25"}, topk=2, max_searches=1)
     spec = yaml.safe_load(path.read_text())["tools"][0]
     assert spec["class_name"] == "r1repro_stepsearch.tool.SearchTool"
     from verl.tools.schemas import OpenAIFunctionToolSchema
 
-    tool = SearchTool({**spec["config"], "corpus": {"world_seed": 0}}, OpenAIFunctionToolSchema.model_validate(SCHEMA))
+    tool = SearchTool(
+        {**spec["config"], "corpus": {"world_seed": 0}}, OpenAIFunctionToolSchema.model_validate(SCHEMA)
+    )
     assert isinstance(tool, BaseTool)
     person = make_world(0).people[0]
 
@@ -186,7 +192,11 @@ def test_search_tool_is_a_verl_base_tool(tmp_path):
         return first, flood, empty
 
     (resp, reward, m), (flood, _, fm), (_, _, em) = asyncio.run(episode())
-    assert resp.text.startswith("\n\n<information> Doc 1<## Title: ") and person in resp.text and m["tool_failed"] == 0
+    assert (
+        resp.text.startswith("\n\n<information> Doc 1<## Title: ")
+        and person in resp.text
+        and m["tool_failed"] == 0
+    )
     assert "search limit reached" in flood.text and fm["tool_failed"] == 1.0 and em["tool_failed"] == 1.0
 
 

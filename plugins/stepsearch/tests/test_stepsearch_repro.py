@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from r1repro_stepsearch.constants import PAPER_PPO
+
 from r1repro.paths import repo_root
 from r1repro.repro.run import compose_config
-from r1repro_stepsearch.constants import PAPER_PPO
 
 
 def _cfg(scale):
@@ -24,7 +25,11 @@ def test_paper_preset_matches_the_official_script():
     e, o = _cfg("paper").engine, dict(_cfg("paper").verl.overrides)
     p = PAPER_PPO
     assert e.trainer.batch_size == o["data.train_batch_size"] == p["train_batch_size"]
-    assert e.actor.mini_batch_size == o["actor_rollout_ref.actor.ppo_mini_batch_size"] == p["ppo_mini_batch_size"]
+    assert (
+        e.actor.mini_batch_size
+        == o["actor_rollout_ref.actor.ppo_mini_batch_size"]
+        == p["ppo_mini_batch_size"]
+    )
     assert e.actor.lr == o["actor_rollout_ref.actor.optim.lr"] == p["actor_lr"]
     assert e.critic.lr == o["critic.optim.lr"] == p["critic_lr"]
     assert e.algorithm.kl_coef == o["algorithm.kl_ctrl.kl_coef"] == p["kl_coef"]

@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from r1repro.types import Sample
 from r1repro_stepsearch import constants as C
 from r1repro_stepsearch.reward import (
     GlobalOnlyReward,
@@ -23,13 +21,26 @@ from r1repro_stepsearch.reward import (
     token_f1,
 )
 
+from r1repro.types import Sample
+
 
 def test_constants_are_the_official_ones():
     assert (C.SEARCH_KEY_WEIGHT, C.STEP_REWARD_SCALE, C.FORMAT_FAIL_SCORE) == (0.618, 0.6, -1.0)
     assert (C.MAX_TURNS, C.TOPK, C.STOP_STRINGS) == (5, 3, ("</search>", "</answer>"))
     p = C.PAPER_PPO
-    assert (p["train_batch_size"], p["ppo_mini_batch_size"], p["actor_lr"], p["critic_lr"]) == (128, 32, 5e-7, 5e-7)
-    assert (p["max_response_length"], p["kl_coef"], p["entropy_coeff"], p["gamma"], p["lam"]) == (800, 1e-3, 1e-3, 1, 1)
+    assert (p["train_batch_size"], p["ppo_mini_batch_size"], p["actor_lr"], p["critic_lr"]) == (
+        128,
+        32,
+        5e-7,
+        5e-7,
+    )
+    assert (p["max_response_length"], p["kl_coef"], p["entropy_coeff"], p["gamma"], p["lam"]) == (
+        800,
+        1e-3,
+        1e-3,
+        1,
+        1,
+    )
 
 
 def test_squad_normalisation_and_f1():
@@ -155,5 +166,7 @@ def test_ablation_and_outcome_rewards():
 @pytest.mark.parametrize("junk", ["", "<answer>", "</answer><answer>", "\x00" * 50, "<search>" * 1000])
 def test_rewards_never_raise_on_model_output(junk):
     for reward in (StepSearchReward(), GlobalOnlyReward(), OutcomeEM()):
-        (res,) = reward([Sample(response=junk, ground_truth={"target": ["x"]}, extra={"support_docs": ["a b"]})])
+        (res,) = reward(
+            [Sample(response=junk, ground_truth={"target": ["x"]}, extra={"support_docs": ["a b"]})]
+        )
         assert math.isfinite(res.score) and "error" not in res.info
