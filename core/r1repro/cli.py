@@ -357,13 +357,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
-    from r1repro.components import RewardUnavailable
+    from r1repro.components import DatasetUnavailable, RewardUnavailable
     from r1repro.registry import RegistryError
     from r1repro.repro.preflight import ReproductionNotReady
 
     try:
         return handlers[args.command](args)
-    except (RegistryError, ReproductionNotReady, RewardUnavailable, OSError) as exc:
+    except (RegistryError, ReproductionNotReady, RewardUnavailable, DatasetUnavailable, OSError) as exc:
         # what the user can fix (a name, an option, an override, a path, missing data or
         # judge): one line, no traceback. OSError covers a missing file, a folder, no permission.
         print(f"r1repro {args.command}: {_first_line(exc)}", file=sys.stderr)
