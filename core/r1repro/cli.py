@@ -93,9 +93,11 @@ def _parser() -> argparse.ArgumentParser:
             Score samples with any registered reward. Each input line is a JSON object with at
             least "response" (and usually "ground_truth"; optional: problem, data_source,
             domain, group_id, extra, meta, ...). One JSON line is written per input line, in
-            order: the input fields plus "score" and "info". Lines that are not valid JSON
-            get "error" instead of a score. Group-aware rewards see samples grouped by
-            "group_id"."""),
+            order (blank lines included): the input fields plus "score" and "info". A line
+            that is not a JSON object or has a field of the wrong type gets "error" instead;
+            a sample the reward failed on has info.error. Exit 1 if any line failed (the count
+            is printed on stderr), 2 if nothing could be scored. Group-aware rewards see
+            samples grouped by "group_id"."""),
     )
     sc.add_argument("--reward", required=True, help='reward name, or a JSON spec {"name": ..., options}')
     sc.add_argument("--input", required=True, help="JSONL file ('-' for stdin)")
