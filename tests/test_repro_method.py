@@ -297,3 +297,32 @@ def test_a_reproduction_can_state_the_protocol_of_its_own_measurements(tmp_path)
     run.set_protocol("length@all", "task / test, 2 prompts, temperature 0.6, 4 samples per prompt")
     (j,) = judge_all(run, [Claim(id="a", claim="x", metric="length@all", kind="report", arm="a")])
     assert j.detail["protocol"].startswith("task / test, 2 prompts")
+
+
+def test_each_seed_gets_its_own_cached_warm_start(tmp_path, monkeypatch):
+    """The SFT cache key hashes sft.seed and the init seed (through the base model's folder), so
+    `ReproRun.engine_config(arm, seed)` gives one warm start per seed, shared by that seed's arms."""
+    import r1repro.models.sft as sft
+    from r1repro.registry import load_plugins
+
+    trained = []
+
+    def fake_train(base, pairs, out, **kw):
+        trained.append((Path(base).name, kw["seed"]))
+        out.mkdir(parents=True)
+        (out / "config.json").write_text("{}")
+        return out
+
+    monkeypatch.setattr(sft, "train_sft", fake_train)
+    monkeypatch.setenv("R1REPRO_CACHE", str(tmp_path / "cache"))
+    run = _run(tmp_path, {"engine": {"model": {"path": "tiny:nano", "sft": {"enabled": True, "examples": 8}},
+                                     "data": {"dataset": "toy.add", "template": "toy.tagged"}},
+                          "arms": {"a": {}, "b": {"algorithm": {"adv_estimator": "toy.centered"}}}})  # fmt: skip
+    reg = load_plugins()
+
+    def path(arm, seed):
+        c = run.engine_config(arm, seed)
+        return sft.warm_start(c.model, c.model.sft, c.data, reg, quiet=True)
+
+    assert path("a", 0) == path("b", 0) != path("a", 1)
+    assert len(trained) == 2 and trained[0][1] == 0 and trained[1][1] == 1 and "init1" in trained[1][0]
