@@ -154,7 +154,8 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
         preset, "dataset", "train_limit", "train", out, registry, template, print
     )
     val_path, val_note = _export(preset, "val_dataset", "val_limit", "val", out, registry, template, print)
-    overrides = vcfg.preset_overrides(preset, str(train_path), str(val_path))
+    # no validation set exported: verl validates on the training file (not on a missing path)
+    overrides = vcfg.preset_overrides(preset, str(train_path), str(val_path) if val_path.is_file() else None)
     overrides += _agent_loop_overrides(preset, out)
     if smoke:
         overrides += cpu_smoke_overrides(smoke, out)
@@ -169,6 +170,8 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
     print(f"# val data:   {val_path}  [{val_note}]")
     print(f"# verl accepted the composed config (validate_config + dataclasses: {', '.join(checked)})")
     print(f"# resolved verl config: {out / 'verl_config.yaml'}")
+    if preset.get("not_on_verl"):  # paper steps this launch cannot run: say so, in one line
+        print(f"# not on verl: {preset.get('not_on_verl')}")
     if dry_run:
         print(vcfg.to_yaml(composed))
     print(printable)
