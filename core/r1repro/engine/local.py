@@ -116,6 +116,9 @@ class LocalEngine:
         self.environment = (
             reg.build("environment", cfg.rollout.environment) if cfg.rollout.environment else None
         )
+        from r1repro.engine import vl
+
+        vl.attach(self)  # a vision-language policy rolls out and updates with its rows' images
 
         # verl's algorithm pieces
         algos.ensure_registered(reg)
@@ -244,6 +247,10 @@ class LocalEngine:
 
         # 3. tensors, old / reference log-probs, KL-in-reward, advantages
         batch = collate(trajs, results, self.tokenizer.pad_token_id, self.device)
+        if getattr(self, "vision", False):
+            from r1repro.engine.vl import collate_vision
+
+            collate_vision(batch, trajs, self.model)
         index = np.array([t.group_id for t in trajs], dtype=object)
         mask = batch["response_mask"]
         single_update = cfg.actor.ppo_epochs == 1 and self.mini_batch >= cfg.trainer.batch_size
@@ -323,7 +330,11 @@ class LocalEngine:
 
         ctx = torch.enable_grad() if grad else torch.no_grad()
         with ctx:
-            if self.cfg.model.fast_kernels and batch["shared_prompts"] and qwen2_fast.supported(model):
+            if "vision" in batch:  # pixel values, image grids, 3-D rope positions (engine/vl.py)
+                from r1repro.engine.vl import forward_logits
+
+                logits = forward_logits(model, batch, idx)
+            elif self.cfg.model.fast_kernels and batch["shared_prompts"] and qwen2_fast.supported(model):
                 rows = torch.arange(batch["input_ids"].shape[0])[idx]
                 groups, group_of = torch.unique(batch["group_index"][rows], return_inverse=True)
                 first = batch["group_first"][groups]

@@ -65,6 +65,10 @@ def warm_start(model_cfg, sft_cfg, data_cfg, registry, quiet: bool = False) -> s
     dataset = registry.build("dataset", ds_spec)
     template = registry.build("template", data_cfg.template)
     pairs = sft_pairs(dataset, template, sft_cfg.split, sft_cfg.examples, sft_cfg.seed)
+    from r1repro.engine.vl import sft_images
+    from r1repro.models.tiny_vl import is_vl_model
+
+    vl_images, images_digest = sft_images(dataset, sft_cfg, base) if is_vl_model(base) else (None, None)
     key_src = json.dumps(
         {
             "base": Path(base).name if Path(base).exists() else base,
@@ -72,6 +76,7 @@ def warm_start(model_cfg, sft_cfg, data_cfg, registry, quiet: bool = False) -> s
             "data": hashlib.sha256(json.dumps(pairs, sort_keys=True, default=str).encode()).hexdigest(),
             "max_prompt_length": data_cfg.max_prompt_length,
             "version": 2,  # 2: trained on SFT_THREADS threads (bit-reproducible)
+            **({"images": images_digest} if images_digest else {}),
         },
         sort_keys=True,
         default=str,
@@ -80,9 +85,16 @@ def warm_start(model_cfg, sft_cfg, data_cfg, registry, quiet: bool = False) -> s
     out = cache_dir() / "models" / f"sft-{key}"
     if (out / "config.json").is_file():
         return str(out)
-    train_sft(base, pairs, out, steps=sft_cfg.steps, batch_size=sft_cfg.batch_size, lr=sft_cfg.lr,
-              warmup_steps=sft_cfg.warmup_steps, seed=sft_cfg.seed, max_prompt_length=data_cfg.max_prompt_length,
-              quiet=quiet)  # fmt: skip
+    if vl_images is not None:  # a VLM learns from (prompt, images, response): engine/vl.py
+        from r1repro.engine.vl import train_sft_vl
+
+        train_sft_vl(base, [(m, r, im) for (m, r), im in zip(pairs, vl_images)], out, steps=sft_cfg.steps,
+                     batch_size=sft_cfg.batch_size, lr=sft_cfg.lr, warmup_steps=sft_cfg.warmup_steps,
+                     seed=sft_cfg.seed, quiet=quiet)  # fmt: skip
+    else:
+        train_sft(base, pairs, out, steps=sft_cfg.steps, batch_size=sft_cfg.batch_size, lr=sft_cfg.lr,
+                  warmup_steps=sft_cfg.warmup_steps, seed=sft_cfg.seed,
+                  max_prompt_length=data_cfg.max_prompt_length, quiet=quiet)  # fmt: skip
     (out / "r1repro_sft.json").write_text(key_src)
     return str(out)
 

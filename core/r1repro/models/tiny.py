@@ -115,6 +115,10 @@ def resolve_model(path: str, seed: int = 0) -> str:
     """A path ``from_pretrained`` can load: ``tiny:<size>`` becomes a cached local folder."""
     if path.startswith(TINY_PREFIX):
         return str(materialize_tiny(path[len(TINY_PREFIX) :], seed=seed))
+    from r1repro.models import tiny_vl
+
+    if tiny_vl.is_tiny_vl(path):
+        return str(tiny_vl.materialize_tiny_vl(path, seed=seed))
     return path
 
 
@@ -123,7 +127,11 @@ def load_policy(path: str, seed: int = 0, dtype: str = "float32", device: str = 
     import torch
     from transformers import AutoModelForCausalLM
 
+    from r1repro.models import tiny_vl
+
     local = resolve_model(path, seed=seed)
+    if tiny_vl.is_vl_model(local):  # Qwen2(.5)-VL: an image-text-to-text class, not a causal LM
+        return tiny_vl.load_vl_policy(local, seed=seed, dtype=dtype, device=device)
     torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
     try:
         model = AutoModelForCausalLM.from_pretrained(local, dtype=torch_dtype)

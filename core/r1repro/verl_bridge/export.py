@@ -34,6 +34,13 @@ def decode_ground_truth(gt: Any) -> Any:
 
 def to_verl_record(row: Row, template, index: int, split: str) -> dict[str, Any]:
     prompt = row.prompt if row.prompt is not None else template.render(row)
+    extra, images = row.extra, None
+    if row.images:  # one <image> per image, PNG bytes, frames for coordinate rewards (r1repro.vision)
+        from r1repro.vision import export_images, with_placeholders
+
+        prompt = with_placeholders(prompt, len(row.images))
+        images, frames = export_images(row.images)
+        extra = {**row.extra, "image_frames": frames}
     rec = {
         "data_source": row.data_source,
         "prompt": [{"role": m["role"], "content": m["content"]} for m in prompt],
@@ -45,11 +52,11 @@ def to_verl_record(row: Row, template, index: int, split: str) -> dict[str, Any]
             "id": row.id,
             "problem": row.problem,
             "domain": row.domain,
-            "r1repro": json.dumps(row.extra, default=str),
+            "r1repro": json.dumps(extra, default=str),
         },
     }
-    if row.images:
-        rec["images"] = list(row.images)
+    if images:
+        rec["images"] = images
     return rec
 
 
