@@ -62,6 +62,11 @@ OFFICIAL = [
     note("monitor set", "500 training prompts x 8 rollouts every 20 steps (data.monitor_files)", src(167),
          "the controller reads the training groups every 20 steps (source=training_batch)",
          "verl 0.9.1 has no per-step hook for a second generation pass; see the plugin README"),
+    note("verifier", "Qwen2.5-Math extract_answer + strip_string, then math-verify 0.6.0 (parse/verify defaults)",
+         src(196, "verl/utils/reward_score/hf_math_verifier.py") + "; " + src(68, "requirement.txt"),
+         "the same extraction and normalisation (qwen_answer.py), math-verify as installed (0.9.x)",
+         "one environment serves every plugin; math-verify's parser changed between 0.6 and 0.9 "
+         "[unverified: how many verdicts differ]"),
     note("loss averaging", "token-mean inside each micro-batch (2 per GPU), micro-batches weighted equally",
          src(278, "verl/workers/actor/dp_actor.py") + " and core_algos.py:372",
          "verl 0.9.1 token-mean over the whole mini-batch",

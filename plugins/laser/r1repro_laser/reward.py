@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from r1repro.components import Reward, group_indices, is_correct
-from r1repro.textutil import last_boxed
 from r1repro.types import RewardResult, Sample
 from r1repro_laser.controller import BUCKETS, TargetLengthController, bucket_of
 from r1repro_laser.repetition import is_repetitive, text_tokens
 from r1repro_laser.templates import THINK_CLOSE, THINK_OPEN, after_think
+from r1repro_laser.verifier import has_official_box
 
 CORRECT_REWARD = 1.0
 """r_acc of a correct, well-formatted answer (hf_math_verifier.py: ``box_match = 1.0``)."""
@@ -123,7 +123,7 @@ class LaserAccuracy(Reward):
         out = []
         for s, g, v in zip(samples, graded, verdicts):
             response = s.response if isinstance(s.response, str) else ""
-            has_boxed = last_boxed(g.response) is not None
+            has_boxed = has_official_box(g.response)
             ok = is_correct(v) and "error" not in v.info
             r_acc = accuracy_reward(ok, has_boxed, self.has_think_tags(response))
             info = {k: x for k, x in v.info.items() if k not in ("correct", "error")}

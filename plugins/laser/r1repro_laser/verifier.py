@@ -2,10 +2,12 @@
 
 Re-implements the verdict of ``verl/utils/reward_score/hf_math_verifier.py`` in
 hkust-nlp/Laser: take the text after the first ``</think>`` (the whole response when there
-is none), extract the predicted answer (the last ``\\boxed{}``; failing that, the text
-after "the answer is"; failing that, the last number, as Qwen2.5-Math's ``extract_answer``
-does for ``data_name="math"``), wrap prediction and ground truth in ``\\boxed{}`` and ask
-math-verify whether they are equal. The official code runs math-verify in a process pool
+is none), extract and normalise the predicted answer exactly as Qwen2.5-Math's
+``extract_answer(text, "math")`` and ``strip_string`` do (`r1repro_laser.qwen_answer`), wrap
+prediction and ground truth in ``\\boxed{}`` and ask math-verify whether they are equal (no
+string-equality shortcut: the official verdict is math-verify's alone). The official fork pins
+math-verify 0.6.0; r1repro runs the installed one (0.9.x), so parser changes between the two
+versions can still flip a verdict (pinned cases: ``tests/test_laser_qwen_answer.py``). The official code runs math-verify in a process pool
 with a 10 s timeout; here the reward is ``isolate = True`` (r1repro's killable pool).
 
 This is a *verifier*: it says whether the answer is right (``info["correct"]``). LASER's
@@ -17,29 +19,28 @@ from __future__ import annotations
 import re
 
 from r1repro.components import Reward
-from r1repro.textutil import last_boxed
 from r1repro.types import RewardResult, Sample
+from r1repro_laser.qwen_answer import extract_answer
 from r1repro_laser.templates import after_think
 
 MAX_ANSWER_CHARS = 1000
 """Longer predictions are judged wrong without calling math-verify (pre-screen)."""
 
-_ANSWER_IS = re.compile(r"answer is[:\s]*(.+)", re.IGNORECASE | re.DOTALL)
-_NUMBER = re.compile(r"-?\d*\.?\d+")
+OFFICIAL_BOX = re.compile(r"\\boxed\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")
+"""``extract_last_boxed`` of ``hf_math_verifier.py``: a ``\\boxed{}`` with at most three levels
+of braces. A response without one gets the format penalty officially."""
+
+
+def has_official_box(text: str) -> bool:
+    """Whether the official check finds a ``\\boxed{...}`` in ``text`` (after ``</think>``)."""
+    return isinstance(text, str) and "\\boxed" in text and OFFICIAL_BOX.search(text) is not None
 
 
 def extract_prediction(text: str) -> str | None:
-    """The predicted answer in ``text`` (already cut after ``</think>``), or None."""
-    if not isinstance(text, str) or not text:
-        return None
-    boxed = last_boxed(text)
-    if boxed is not None:
-        return boxed
-    matches = list(_ANSWER_IS.finditer(text[-20_000:]))
-    if matches:
-        return matches[-1].group(1).strip().split("\n")[0].rstrip(".").strip() or None
-    numbers = _NUMBER.findall(text[-20_000:].replace(",", ""))
-    return numbers[-1] if numbers else None
+    """The official predicted answer in ``text`` (already cut after ``</think>``), or None when
+    the extraction is empty."""
+    pred = extract_answer(text) if isinstance(text, str) else ""
+    return pred or None
 
 
 def math_verify_equal(gold: str, prediction: str) -> bool:
@@ -76,5 +77,5 @@ class HFMathVerifier(Reward):
         gold = "" if sample.ground_truth is None else str(sample.ground_truth)
         if pred is None or not gold or len(pred) > MAX_ANSWER_CHARS or len(gold) > MAX_ANSWER_CHARS:
             return RewardResult(0.0, {"correct": False, "has_answer": pred is not None})
-        ok = pred.strip() == gold.strip() or math_verify_equal(gold, pred)
+        ok = math_verify_equal(gold, pred)
         return RewardResult(float(ok), {"correct": ok, "has_answer": True})
