@@ -322,3 +322,12 @@ class OutcomeEM(Reward):
         info = describe(ep, s, target)
         info["em"], info["correct"] = em, bool(em)
         return RewardResult(em, info)
+
+
+def step_positions_from_text(response: str, tokenizer) -> list[int]:
+    """Response-token offsets of the ``</search>`` of every search answered with ``<information>``,
+    found as the official reward manager finds them (main_ppo.py:119-131): the character end of each
+    ``</search>``, the decoded prefix up to it re-tokenised, minus one. For a reward manager that
+    has only decoded text and a tokenizer (verl's path); exact up to tokenisation boundaries."""
+    ends = [m.start() + m.group().find("</search>") + len("</search>") for m in _SEARCH_THEN_INFO.finditer(response)]
+    return [len(tokenizer.encode(response[:e], add_special_tokens=False)) - 1 for e in ends]
