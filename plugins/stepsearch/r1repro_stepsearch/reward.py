@@ -329,5 +329,8 @@ def step_positions_from_text(response: str, tokenizer) -> list[int]:
     found as the official reward manager finds them (main_ppo.py:119-131): the character end of each
     ``</search>``, the decoded prefix up to it re-tokenised, minus one. For a reward manager that
     has only decoded text and a tokenizer (verl's path); exact up to tokenisation boundaries."""
-    ends = [m.start() + m.group().find("</search>") + len("</search>") for m in _SEARCH_THEN_INFO.finditer(response)]
+    ends = [
+        m.start() + m.group().find("</search>") + len("</search>")
+        for m in _SEARCH_THEN_INFO.finditer(response)
+    ]
     return [len(tokenizer.encode(response[:e], add_special_tokens=False)) - 1 for e in ends]

@@ -213,12 +213,15 @@ def test_an_eos_without_an_action_gets_the_invalid_action_warning():
 
 
 def test_text_positions_match_the_rollouts_exact_positions():
-    from r1repro.engine.rollout import MultiTurn
     from r1repro_stepsearch.reward import step_positions_from_text
+
+    from r1repro.engine.rollout import MultiTurn
 
     row = WorldDataset().load("train", limit=1)[0]
     person, company = row.extra["hop_entities"][:2]
-    sc = ScriptedContext([f"<search> {person} </search>", f"<search> {company} </search>", "<answer> x </answer>"])
+    sc = ScriptedContext(
+        [f"<search> {person} </search>", f"<search> {company} </search>", "<answer> x </answer>"]
+    )
     (t,) = MultiTurn().rollout(sc.ctx, [row], 1)
     exact = [r["end"] for r in t.meta["turns"] if "</search>" in r["policy"]]
     assert step_positions_from_text(t.response_text, sc.ctx.tokenizer) == exact
