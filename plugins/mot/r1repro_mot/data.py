@@ -198,7 +198,6 @@ def rationale(row: Row, modality: str, label: str) -> str:
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}")
     steps = list(row.extra.get("steps", []))
-    concl = str(row.extra.get("conclusion", "")).rstrip(".")
     atoms = [str(x) for x in row.extra.get("atoms", [])]
     if modality == "nl_cot":
         body = ". So ".join(steps) + "."

@@ -80,3 +80,55 @@ def test_with_modality_and_rationales():
     r = with_modality(row, "code")
     assert r.extra["modality"] == "code" and r.id.endswith("#code")
     assert "def solve():" in rationale(r, "code", "True")
+
+
+def test_reproduction_records_every_claimed_measurement(tmp_path, monkeypatch):
+    """The whole reproduction with a stub model: every arm and metric the claims name is recorded
+    with per-item values, and the claims can be judged."""
+    import r1repro_mot.reproduction as rep
+
+    from r1repro.registry import load_plugins
+    from r1repro.repro.claims import load_claims
+    from r1repro.repro.run import ReproRun, compose_config, judge_all
+
+    quality = {"nl_cot": 0.5, "code": 0.5, "truth_table": 0.5}
+
+    def stub_gen(model, prompts, k, temperature, seed):
+        import random as _r
+
+        from r1repro_mot.reward import prompt_modality
+
+        rng = _r.Random(seed)
+        out = []
+        for p in prompts:
+            mode = prompt_modality(p)
+            label = rng.choice(["True", "False", "Uncertain"])
+            body = "def f(): pass" if mode == "code" else "x"
+            out.append(
+                [
+                    response_text(body, mode, label if rng.random() < quality[mode] else "True")
+                    for _ in range(k)
+                ]
+            )
+        return out
+
+    monkeypatch.setattr(rep, "make_generate_fn", lambda *a, **k: stub_gen)
+    monkeypatch.setattr(rep, "make_sft_fn", lambda *a, **k: lambda base, pairs, seed: f"{base}+sft")
+    monkeypatch.setattr("r1repro.models.tiny.resolve_model", lambda path, seed=0: f"tiny-{seed}")
+    reg = load_plugins()
+    repro = reg.build("reproduction", "mot")
+    cfg_dir = repro.resolve_config_dir()
+    cfg = compose_config(
+        cfg_dir, "cpu", ["seeds=[0,1]", "mot.problems=4", "mot.eval.limit=27", "mot.heldout.limit=3"]
+    )
+    run = ReproRun(
+        name="mot", scale="cpu", cfg=cfg, out_dir=tmp_path, reproduction=repro, registry=reg, quiet=True
+    )
+    repro.run(run)
+    _, claims = load_claims(cfg_dir / "claims.yaml")
+    for c in claims:
+        for arm in (c.treatment, c.baseline, c.arm):
+            if arm is not None and not arm.startswith("proofwriter"):
+                assert set(run.measurements[c.metric][arm]) == {0, 1}, (c.id, arm)
+    assert len(run.items["accuracy"]["mot"][0]) == 27
+    assert len(judge_all(run, claims)) == len(claims)
