@@ -30,7 +30,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from r1repro.components import Dataset, GeneratedDataset, Reward, Template, data_dirs
+from r1repro.components import Dataset, DatasetUnavailable, GeneratedDataset, Reward, Template, data_dirs
 from r1repro.types import RewardResult, Row, Sample
 from r1repro_nover.templates import first_block
 
@@ -179,8 +179,15 @@ class NoveReason(Dataset):
                         rows = [r for r in csv.DictReader(f) if r.get("split", split) == split]
                     return rows
         recs = super().records(split)
-        if self.source:
-            recs = [r for r in recs if r.get("source_dataset") == self.source]
+        wanted = self.source or self.csv_name  # one sub-dataset per run (paper Table 1), never all of them
+        if wanted:
+            recs = [r for r in recs if r.get("source_dataset") == wanted]
+            if not recs:
+                raise DatasetUnavailable(
+                    f"dataset '{self.name}': no local nover/{self.csv_name}.csv and no hub rows with "
+                    f"source_dataset == {wanted!r}; put the official CSV in $R1REPRO_DATA_DIR/nover/ "
+                    "or name the hub's value with source="
+                )
         return recs
 
     def to_row(self, record: dict[str, Any], index: int, split: str) -> Row:
