@@ -32,8 +32,12 @@ class StageConfig:
     batch_size: int = 32
 
 
-def train_stage(start: str, stage: str, splits, cfg: StageConfig, seed: int, out: Path) -> str:
-    """SFT ``start`` on the stage's data; returns the saved model folder (reused if present)."""
+def train_stage(
+    start: str, stage: str, splits, cfg: StageConfig, seed: int, out: Path, threads: int = 1
+) -> str:
+    """SFT ``start`` on the stage's data; returns the saved model folder (reused if present).
+    ``threads``: CPU threads of the SFT (pinned, so a seed's models are the same bits on reruns;
+    one thread is also far faster than two on a busy machine for a model this small)."""
     from r1repro.models.sft import train_sft
 
     if (out / "config.json").is_file():
@@ -41,7 +45,7 @@ def train_stage(start: str, stage: str, splits, cfg: StageConfig, seed: int, out
     data = stage_data(stage, splits, cfg.examples, seed)
     train_sft(start, as_pairs(data), out, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
               warmup_steps=max(1, cfg.steps // 50), seed=seed, max_prompt_length=64, max_response_length=16,
-              quiet=True)  # fmt: skip
+              quiet=True, threads=threads)  # fmt: skip
     return str(out)
 
 

@@ -87,17 +87,16 @@ class SafetySubspacesReproduction(Reproduction):
         out = Path(run.out_dir) / "models" / f"seed{seed}"
         stage = {k: pipeline.StageConfig(**v) for k, v in cfg["stages"].items()}
         paths = {"init": resolve_model(cfg["model"], seed=seed_used)}
-        paths["base"] = pipeline.train_stage(
-            paths["init"], "base", splits, stage["base"], seed_used, out / "base"
-        )
+        threads = int(cfg.get("threads", 1))
+        paths["base"] = pipeline.train_stage(paths["init"], "base", splits, stage["base"], seed_used, out / "base",
+                                             threads)  # fmt: skip
         paths["aligned"] = pipeline.train_stage(paths["base"], "aligned", splits, stage["aligned"], seed_used,
-                                                out / "aligned")  # fmt: skip
+                                                out / "aligned", threads)  # fmt: skip
         for ft in pipeline.FINETUNES:
-            paths[ft] = pipeline.train_stage(
-                paths["aligned"], ft, splits, stage["finetune"], seed_used, out / ft
-            )
+            paths[ft] = pipeline.train_stage(paths["aligned"], ft, splits, stage["finetune"], seed_used, out / ft,
+                                             threads)  # fmt: skip
 
-        with fixed_threads(int(cfg.get("threads", 2))):
+        with fixed_threads(threads):
             weights = {k: subspace.load_weights(paths[k]) for k in MODELS}
             scores = {}
             for name in MODELS:
