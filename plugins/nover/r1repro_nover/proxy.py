@@ -60,6 +60,52 @@ def ema_state_dict(proxy: Mapping[str, Any], policy: Mapping[str, Any], alpha: f
     return out
 
 
+PEFT_PREFIX = "base_model.model."
+LORA_META = "lora_train_meta.json"
+"""verl writes ``{"r", "lora_alpha", ...}`` here (the ``actor/`` folder) when the actor trains LoRA."""
+
+
+def merge_lora_state(state: Mapping[str, Any], scale: float) -> dict[str, Any]:
+    """A PEFT-wrapped model's full state dict -> the plain model's, adapters folded in.
+
+    With LoRA on, verl's ``huggingface/`` checkpoint holds the wrapped model's keys
+    (``base_model.model.<m>.base_layer.weight``, ``<m>.lora_A.default.weight``, ...). The proxy
+    mixes in plain weights, so each adapted weight becomes ``W + scale * B @ A`` (``scale`` =
+    lora_alpha / r, PEFT's scaling) under the plain name, and the adapters are dropped.
+    """
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if ".lora_A." in key or ".lora_B." in key:
+            continue
+        name = key[len(PEFT_PREFIX) :] if key.startswith(PEFT_PREFIX) else key
+        if ".base_layer." in key:
+            module = key.rsplit(".base_layer.", 1)[0]
+            name = name.replace(".base_layer.", ".")
+            a, b = state.get(f"{module}.lora_A.default.weight"), state.get(f"{module}.lora_B.default.weight")
+            if key.endswith(".base_layer.weight") and a is not None and b is not None:
+                value = (value.float() + scale * (b.float() @ a.float())).to(value.dtype)
+        out[name] = value
+    return out
+
+
+def lora_checkpoint_state(hf_dir: str | Path) -> dict[str, Any] | None:
+    """The merged plain state dict of a verl LoRA checkpoint, or None if ``hf_dir`` holds no adapters."""
+    import json
+
+    from safetensors.torch import load_file
+
+    state: dict[str, Any] = {}
+    for f in sorted(Path(hf_dir).glob("*.safetensors")):
+        state.update(load_file(str(f)))
+    if not any(".lora_A." in k for k in state):
+        return None
+    meta_path = Path(hf_dir).parent / LORA_META
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{hf_dir} holds LoRA adapters but {meta_path} (r, lora_alpha) is missing")
+    meta = json.loads(meta_path.read_text())
+    return merge_lora_state(state, float(meta["lora_alpha"]) / float(meta["r"]))
+
+
 class LaggedProxy:
     """A lagged EMA copy of the policy (see the module docstring).
 
@@ -150,11 +196,15 @@ class LaggedProxy:
         step, path = latest_hf_checkpoint(self.sync_from)
         if path is None or not self.due(step):
             return
-        from r1repro.models.tiny import load_policy
+        merged = lora_checkpoint_state(path)  # the NOVER preset trains LoRA (official r16 / alpha 32)
+        if merged is not None:
+            self.mix_in(merged, step)
+        else:
+            from r1repro.models.tiny import load_policy
 
-        policy, _ = load_policy(str(path), dtype=self.dtype, device="cpu")
-        self.mix_in(policy.state_dict(), step)
-        del policy
+            policy, _ = load_policy(str(path), dtype=self.dtype, device="cpu")
+            self.mix_in(policy.state_dict(), step)
+            del policy
         log.warning("NOVER proxy mixed in %s (alpha %.2f, sync %d)", path, self.alpha, self.syncs)
 
     # ------------------------------------------------------------------ checkpointing
