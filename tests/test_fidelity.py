@@ -40,3 +40,19 @@ def test_a_preset_that_drifts_from_the_official_table_is_caught():
     problems = f.mismatches(f.official_table("tapo"), bad)
     assert [p.split(":")[0] for p in problems] == ["actor_rollout_ref.model.path", "trainer.n_gpus_per_node"]
     assert "composed 'Qwen/Qwen2.5-7B', official 'Qwen/Qwen2.5-Math-7B'" in problems[0]
+
+
+@pytest.mark.verl
+def test_the_dry_run_table_shows_official_and_ours_and_flags_drift():
+    from r1repro.registry import get_registry
+    from r1repro.repro.run import compose_config
+
+    preset = compose_config(get_registry().build("reproduction", "disco").resolve_config_dir(), "paper", []).verl
+    lines: list[str] = []
+    f.print_dry_run_table("disco", f.composed_config("disco"), preset, out=lines.append)
+    assert lines[0].startswith("# official vs ours (disco")
+    assert "| `actor_rollout_ref.actor.loss_agg_mode` | `seq-mean-token-mean` |" in lines[1]
+    assert not any(line.startswith("# MISMATCH") for line in lines)
+    lines.clear()
+    f.print_dry_run_table("toy", f.composed_config("disco"), preset, out=lines.append)
+    assert lines == ["# official vs ours: plugin 'toy' has no official table"]
