@@ -149,10 +149,8 @@ class ETRTask(GeneratedDataset):
             attempts += 1
             label = LABELS[len(rows) % 3]
             s, r, o, t = rng.choice(pos)
-            in_window = lambda q: t - self.window <= q[3] < t  # noqa: E731
-            has_cause = any(
-                q[0] == s and q[1] == cause_of[r] and q[2] == o and in_window(q) for q in graph.quads
-            )
+            lo = t - self.window
+            has_cause = any(q[:3] == (s, cause_of[r], o) and lo <= q[3] < t for q in graph.quads)
             swapped = None
             if label == "yes":
                 if not has_cause:
