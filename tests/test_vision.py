@@ -229,3 +229,18 @@ def test_exported_parquet_reads_back_through_verls_rlhf_dataset(tmp_path):
 def test_score_reads_images_from_paths_and_base64(tmp_path):
     s = Sample.from_dict({"response": "x", "images": [image_to_data_uri(square("red"))]})
     assert load_image(s.images[0]).getpixel((20, 20)) == COLORS["red"]
+
+
+def test_vision_tokens_are_never_sampled():
+    from r1repro.engine.vl import encode_prompt, generate_vl, processor_of, vision_token_ids
+    from r1repro.models.tiny import load_policy
+
+    model, tok = load_policy("tiny-vl:nano")
+    banned = vision_token_ids(model)
+    assert tok.convert_tokens_to_ids("<|image_pad|>") in banned and len(banned) == 4
+    with torch.no_grad():  # make the image pad the policy's favourite token
+        model.lm_head.weight[banned[0]] += 50 * model.model.language_model.norm.weight.sign()
+    ids, pi = encode_prompt(tok, processor_of(model), [{"role": "user", "content": "x"}], [square("red")])
+    gen = generate_vl(model, [ids], [pi], max_new_tokens=8, eos_ids=[tok.eos_token_id], pad_id=tok.pad_token_id,
+                      temperature=0.0)  # fmt: skip
+    assert not set(gen.tokens[0]) & set(banned)

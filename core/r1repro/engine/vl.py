@@ -82,6 +82,15 @@ def model_inputs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
 
 
 # ------------------------------------------------------------------------------------ generation
+def vision_token_ids(model) -> list[int]:
+    """Qwen's vision tokens: never sampled (an <|image_pad|> in a response has no image features,
+    and transformers' 3-D rope index would take it for another image)."""
+    c = model.config
+    ids = (getattr(c, k, None) for k in ("image_token_id", "video_token_id", "vision_start_token_id",
+                                          "vision_end_token_id"))  # fmt: skip
+    return sorted({int(i) for i in ids if i is not None and 0 <= int(i) < c.get_text_config().vocab_size})
+
+
 @torch.no_grad()
 def generate_vl(model, prompts: Sequence[Sequence[int]], processed: Sequence[ProcessedImages | None], *,
                 max_new_tokens: int, eos_ids: Sequence[int], pad_id: int, temperature: float = 1.0,
@@ -103,6 +112,7 @@ def generate_vl(model, prompts: Sequence[Sequence[int]], processed: Sequence[Pro
     # continue from the last prompt position + 1 on every axis
     next_pos = kw["position_ids"][:, :, -1:].amax(0, keepdim=True).expand(3, -1, -1) + 1
     eos = torch.tensor(sorted(set(eos_ids)), dtype=torch.long, device=device)
+    banned = vision_token_ids(model)
     new = torch.full((bsz, max_new_tokens), pad_id, dtype=torch.long, device=device)
     done = torch.zeros(bsz, dtype=torch.bool, device=device)
     ended = torch.zeros(bsz, dtype=torch.bool, device=device)
@@ -113,6 +123,7 @@ def generate_vl(model, prompts: Sequence[Sequence[int]], processed: Sequence[Pro
         out = model(**kw, use_cache=True)
         logits, cache = out.logits[:, -1, :], out.past_key_values
         for t in range(max_new_tokens):
+            logits[:, banned] = float("-inf")  # a generated vision token would need an image to fill it
             tok = sample_tokens(logits, temperature, top_p, generator)
             active = ~done
             tok = torch.where(active, tok, torch.full_like(tok, pad_id))
