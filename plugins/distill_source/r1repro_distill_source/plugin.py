@@ -14,3 +14,9 @@ def r1repro_datasets():
         lazy("r1repro_distill_source.data:AMQwen3Distilled", "distill_source.am_qwen3",
              "a-m-team/AM-Qwen3-Distilled (hub; R1REPRO_DATA_DIR for a local jsonl)"),
     ]  # fmt: skip
+
+
+@hookimpl
+def r1repro_reproductions():
+    return [lazy("r1repro_distill_source.reproduction:DistillSourceReproduction", "distill_source",
+                 "Not All Correct Answers Are Equal (arXiv 2505.14464): teachers' data quality -> students")]  # fmt: skip

@@ -112,3 +112,52 @@ def test_loaders_name_the_hub_id_when_offline(monkeypatch, tmp_path):
     )
     rows = AMQwen3Distilled("q").distill_rows()
     assert rows[0].teacher == "Qwen3-235B-A22B" and rows[0].verify_score == 0.9
+
+
+# ----------------------------------------------------------------- the CPU-scale teachers and students
+def test_teachers_differ_the_way_the_papers_do():
+    import random
+
+    from r1repro_distill_source import teachers
+
+    probs = teachers.problems(50, 0, "train")
+    assert {p.difficulty for p in probs} == set(teachers.DIFFICULTIES)
+    by = {t: [teachers.trace(p, t, random.Random(i)) for i, p in enumerate(probs)] for t in teachers.TEACHERS}
+    for t, traces in by.items():  # every teacher is correct and well formed
+        assert all(stats.has_think_answer(r) and r.endswith(f"<answer>{p.answer}</answer>")
+                   for p, r in zip(probs, traces)), t  # fmt: skip
+    lengths = {t: [len(r.split()) for r in rs] for t, rs in by.items()}
+    cv = {t: stats.length_stats(v)["cv"] for t, v in lengths.items()}
+    assert cv["long"] < 0.1 < cv["adaptive"]  # uniformly long vs adaptive
+    easy = [i for i, p in enumerate(probs) if p.difficulty == 2]
+    assert min(lengths["long"][i] for i in easy) > max(lengths["adaptive"][i] for i in easy)
+    assert sum(lengths["noisy"]) > sum(lengths["adaptive"])  # filler and repeated steps
+    with pytest.raises(ValueError, match="unknown teacher"):
+        teachers.trace(probs[0], "oracle", random.Random(0))
+
+
+def test_student_scoring_and_slope():
+    from r1repro_distill_source import students
+
+    assert students.is_correct("<think>x</think><answer>12</answer>", 12)
+    assert not students.is_correct("<answer>12", 12) and not students.is_correct("", 0)
+    assert students.is_correct("<answer>3</answer> <answer>12</answer>", 12)  # the last answer counts
+    assert students.slope([2, 3, 4], [10, 20, 30]) == pytest.approx(10.0)
+    assert students.slope([2, 2], [1, 5]) == 0.0
+
+
+@pytest.mark.slow
+def test_tiny_reproduction_records_every_claimed_measurement(tmp_path, monkeypatch):
+    import json
+    from pathlib import Path
+
+    from r1repro.repro.run import run_reproduction
+
+    monkeypatch.setenv("R1REPRO_RUNS", str(tmp_path))
+    summary = run_reproduction("distill_source", overrides=[
+        "seeds=[0]", "distill.train_problems=100", "distill.test_problems=10", "distill.ppl_rows=10",
+        "distill.max_new_tokens=16", "distill.student.steps=2"], quiet=True)  # fmt: skip
+    meas = json.loads((Path(summary["out_dir"]) / "results.json").read_text())["measurements"]
+    for metric in ("accuracy", "length_slope", "ref_ppl", "accuracy_hard"):
+        assert set(meas[metric]) == {"adaptive", "long", "noisy"}, metric
+    assert summary["verdicts"]["adaptive_data_lowest_ppl"] == "reported"
