@@ -25,6 +25,7 @@ class SFTConfig:
     lr: float = 3e-3
     warmup_steps: int = 20
     seed: int = 0
+    max_response_length: int = 256  # tokens kept of each worked response (multi-turn ones are longer)
 
 
 @dataclass

@@ -75,6 +75,9 @@ def warm_start(model_cfg, sft_cfg, data_cfg, registry, quiet: bool = False) -> s
             "sft": {k: sft_cfg[k] for k in ("steps", "batch_size", "lr", "warmup_steps", "seed")},
             "data": hashlib.sha256(json.dumps(pairs, sort_keys=True, default=str).encode()).hexdigest(),
             "max_prompt_length": data_cfg.max_prompt_length,
+            # only when not the default, so existing cached warm starts keep their keys
+            **({"max_response_length": sft_cfg.max_response_length}
+               if sft_cfg.get("max_response_length", 256) != 256 else {}),  # fmt: skip
             "version": 2,  # 2: trained on SFT_THREADS threads (bit-reproducible)
             **({"images": images_digest} if images_digest else {}),
         },
@@ -94,7 +97,8 @@ def warm_start(model_cfg, sft_cfg, data_cfg, registry, quiet: bool = False) -> s
     else:
         train_sft(base, pairs, out, steps=sft_cfg.steps, batch_size=sft_cfg.batch_size, lr=sft_cfg.lr,
                   warmup_steps=sft_cfg.warmup_steps, seed=sft_cfg.seed,
-                  max_prompt_length=data_cfg.max_prompt_length, quiet=quiet)  # fmt: skip
+                  max_prompt_length=data_cfg.max_prompt_length,
+                  max_response_length=sft_cfg.get("max_response_length", 256), quiet=quiet)  # fmt: skip
     (out / "r1repro_sft.json").write_text(key_src)
     return str(out)
 

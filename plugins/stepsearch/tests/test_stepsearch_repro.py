@@ -37,3 +37,17 @@ def test_paper_preset_matches_the_official_script():
     assert o["data.max_response_length"] == p["max_response_length"]
     assert e.rollout.environment.max_turns == p["max_turns"] and e.rollout.environment.topk == p["topk"]
     assert o["algorithm.adv_estimator"] == "gae" and o["critic.cliprange_value"] == p["cliprange_value"]
+
+
+def test_cpu_budgets_fit_a_worked_episode():
+    """The warm start must see whole worked episodes (answer included) and a rollout must have
+    room for one: both budgets cover the longest 3-hop solution of the CPU preset."""
+    from r1repro_stepsearch.data import WorldDataset
+
+    from r1repro.models.tiny import load_tokenizer
+
+    e = _cfg("cpu").engine
+    ds = WorldDataset(three_hop_share=1.0, topk=e.data.dataset.topk)
+    tok = load_tokenizer()
+    longest = max(len(tok(ds.solution(r, None))["input_ids"]) + 1 for r in ds.load("train", limit=20))
+    assert longest <= e.model.sft.max_response_length and longest <= e.rollout.max_new_tokens
