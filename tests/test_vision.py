@@ -57,7 +57,9 @@ def _registry():
     from r1repro.registry import Registry
 
     reg = Registry().discover()
-    plug = types.SimpleNamespace(r1repro_datasets=hookimpl(lambda: [lazy(f"{__name__}:ColorTask", "test.color", "")]))
+    plug = types.SimpleNamespace(
+        r1repro_datasets=hookimpl(lambda: [lazy(f"{__name__}:ColorTask", "test.color", "")])
+    )
     reg.add_plugin(plug, "test_vision")
     return reg
 
@@ -104,7 +106,9 @@ def test_placeholders_are_added_once_per_image_and_expanded():
     assert with_placeholders(msgs, 2)[0]["content"] == "<image><image>find it"
     with pytest.raises(ValueError, match="placeholders for 2 images"):
         with_placeholders([{"role": "user", "content": "<image> x"}], 2)
-    assert expand_placeholders("a<image>b", [3]) == "a<|vision_start|>" + "<|image_pad|>" * 3 + "<|vision_end|>b"
+    assert (
+        expand_placeholders("a<image>b", [3]) == "a<|vision_start|>" + "<|image_pad|>" * 3 + "<|vision_end|>b"
+    )
 
 
 def test_processor_without_torchvision_agrees_with_smart_resize():
@@ -143,7 +147,9 @@ def test_tiny_vlm_generates_and_takes_a_policy_gradient_step_fast(spec):
     logp = torch.log_softmax(out.logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
     loss = -(logp * attn[:, 1:]).sum()
     loss.backward()
-    assert model.model.visual.patch_embed.proj.weight.grad.abs().sum() > 0  # gradient reaches the vision tower
+    assert (
+        model.model.visual.patch_embed.proj.weight.grad.abs().sum() > 0
+    )  # gradient reaches the vision tower
     assert time.perf_counter() - t0 < 5.0
 
 

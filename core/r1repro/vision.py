@@ -32,7 +32,12 @@ from typing import Any
 IMAGE_PLACEHOLDER = "<image>"
 """verl's (and EasyR1's) marker for one image inside a message's text (`rl_dataset._build_messages`)."""
 
-VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD = "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"
+VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD = (
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
 """Qwen2-VL's vision tokens: one image is <|vision_start|> + N x <|image_pad|> + <|vision_end|>."""
 
 # Qwen2-VL / Qwen2.5-VL image-processor defaults (transformers `Qwen2VLImageProcessorPil`:
@@ -186,7 +191,9 @@ def expand_placeholders(text: str, tokens_per_image: list[int]) -> str:
     """Replace the i-th ``<image>`` with Qwen2-VL's vision span of ``tokens_per_image[i]`` pads."""
     parts = text.split(IMAGE_PLACEHOLDER)
     if len(parts) - 1 != len(tokens_per_image):
-        raise ValueError(f"{len(parts) - 1} {IMAGE_PLACEHOLDER} placeholders for {len(tokens_per_image)} images")
+        raise ValueError(
+            f"{len(parts) - 1} {IMAGE_PLACEHOLDER} placeholders for {len(tokens_per_image)} images"
+        )
     out = [parts[0]]
     for n, rest in zip(tokens_per_image, parts[1:]):
         out.append(VISION_START + IMAGE_PAD * n + VISION_END + rest)
@@ -209,7 +216,9 @@ class VisionProcessor:
     inside ``AutoProcessor.from_pretrained(checkpoint)`` for real models).
     """
 
-    def __init__(self, image_processor=None, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS) -> None:
+    def __init__(
+        self, image_processor=None, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS
+    ) -> None:
         if image_processor is None:
             from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 

@@ -227,11 +227,14 @@ def train_sft_vl(base: str, examples: Sequence[tuple[list[dict], str, list[Any]]
         data = []
         for messages, response, images in examples:
             p_ids, processed = encode_prompt(tok, proc, messages, images)
-            r_ids = tok(response, add_special_tokens=False)["input_ids"][:max_response_length] + [tok.eos_token_id]
+            r_ids = tok(response, add_special_tokens=False)["input_ids"][:max_response_length] + [
+                tok.eos_token_id
+            ]
             data.append((p_ids, r_ids, processed))
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
         sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: min(1.0, (s + 1) / max(1, warmup_steps)) * max(0.1, 1 - s / max(1, steps)))
+            opt, lambda s: min(1.0, (s + 1) / max(1, warmup_steps)) * max(0.1, 1 - s / max(1, steps))
+        )
         rng = random.Random(seed)
         bar = progress_bar(range(steps), desc=f"VL SFT warm start -> {out.name}", disable=quiet)
         for _ in bar:

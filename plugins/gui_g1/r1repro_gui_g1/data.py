@@ -111,7 +111,9 @@ def draw_screenshot(rng: random.Random) -> tuple[Any, list[dict[str, Any]]]:
         if box:
             fill = rng.choice(list(COLORS.values()))
             d.rounded_rectangle(box, radius=3, fill=fill, outline=(30, 30, 30))
-            d.text((box[0] + pad, box[1] + (box[3] - box[1] - th) // 2), name, fill=(255, 255, 255), font=_font())
+            d.text(
+                (box[0] + pad, box[1] + (box[3] - box[1] - th) // 2), name, fill=(255, 255, 255), font=_font()
+            )
             c.add("button", box, name, f"click the {name} button")
     for name in rng.sample(FIELDS, rng.randint(0, 2)):
         tw, th = c.text_size(name)
@@ -130,7 +132,9 @@ def draw_screenshot(rng: random.Random) -> tuple[Any, list[dict[str, Any]]]:
             elif shape == "square":
                 d.rectangle(box, fill=COLORS[color])
             else:
-                d.polygon([(box[0], box[3]), ((box[0] + box[2]) // 2, box[1]), (box[2], box[3])], fill=COLORS[color])
+                d.polygon(
+                    [(box[0], box[3]), ((box[0] + box[2]) // 2, box[1]), (box[2], box[3])], fill=COLORS[color]
+                )
             c.add("icon", box, f"{color} {shape}", f"the {color} {shape} icon")
     return c.img, c.elements
 
@@ -180,8 +184,14 @@ class GuiG1Json(Dataset):
         self.image_root = image_root
 
     def to_row(self, record: dict[str, Any], index: int, split: str) -> Row:
-        root = Path(self.image_root) if self.image_root else next(
-            (d / "gui_g1" / "images" for d in data_dirs() if (d / "gui_g1" / "images").is_dir()), Path("."))
+        root = (
+            Path(self.image_root)
+            if self.image_root
+            else next(
+                (d / "gui_g1" / "images" for d in data_dirs() if (d / "gui_g1" / "images").is_dir()),
+                Path("."),
+            )
+        )
         path = root / record["image"]
         if not path.is_file():
             raise DatasetUnavailable(f"gui_g1.json: image {path} not found (set image_root)")

@@ -1,7 +1,9 @@
 """GUI-G1's objective changes, as verl estimator and policy loss (official ``trainer/grpo_trainer.py``).
 
-    A_i = w_i * (R_i - mean_group(R))       advantages: the std division is commented out ("## Fix")
-    L   = mean_i [ w_i * sum_t m_it * l_it / 64 ]   compute_loss ("## FIX"): token-sum over the constant 64
+    A_i = w_i * (R_i - mean_group(R))   the std division is commented out ("## Fix", grpo_trainer.py:645-647)
+    L   = mean_i [ w_i * sum_t m_it * l_it / 64 ]   compute_loss ("## FIX", grpo_trainer.py:739)
+
+(Yuqi-Zhou/GUI-G1 @ e581fe9, ``src/open-r1-multimodal/src/open_r1/trainer/``)
 
 with l_it the PPO-clip token loss (epsilon 0.2) and w_i the per-sample difficulty weight
 (``rates``, a field of the training JSON). Because w_i > 0, w * min(rho A, clip(rho) A) =
@@ -20,9 +22,10 @@ import torch
 from r1repro.algos import estimator, policy_loss
 
 LOSS_DIVISOR = 64
-"""The constant that replaces 1/|o_i| (grpo_trainer.py compute_loss: ``.sum(dim=1) * rates / 64``)."""
+"""The constant that replaces 1/|o_i| (grpo_trainer.py:739 ``.sum(dim=1) * rates / 64``)."""
 CLIP_EPS = 0.2
-"""PPO clip range of the official trainer (TRL's ``epsilon`` default, unchanged in run.sh) [unverified: default]."""
+"""PPO clip range (grpo_config.py:245-246 ``epsilon`` default 0.2; run.sh does not set it). With
+``num_iterations`` 1 (grpo_config.py:241) the ratio is 1 and clipping never fires."""
 
 
 @estimator("gui_g1", side_info=True)
@@ -58,6 +61,7 @@ def token_sum_loss(old_log_prob, log_prob, advantages, response_mask, loss_agg_m
         per_token = per_token * rollout_is_weights
     loss = ((per_token * response_mask).sum(-1) / divisor).mean()
     with torch.no_grad():
-        frac = ((ratio * advantages > clipped * advantages).float() * response_mask).sum() / response_mask.sum().clamp(min=1)
-    return loss, {"actor/pg_clipfrac": float(frac), "actor/ppo_kl": float(((old_log_prob - log_prob) * response_mask).sum()
-                                                                          / response_mask.sum().clamp(min=1))}
+        n_tok = response_mask.sum().clamp(min=1)
+        frac = ((ratio * advantages > clipped * advantages).float() * response_mask).sum() / n_tok
+        kl = ((old_log_prob - log_prob.detach()) * response_mask).sum() / n_tok
+    return loss, {"actor/pg_clipfrac": float(frac), "actor/ppo_kl": float(kl)}

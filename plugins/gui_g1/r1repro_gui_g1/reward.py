@@ -1,18 +1,19 @@
 """GUI-G1's grounding rewards, as the official ``src/open-r1-multimodal/src/open_r1/grpo_rec.py``.
 
 Paper: Zhou et al., "GUI-G1: Understanding R1-Zero-Like Training for Visual Grounding in GUI
-Agents" (arXiv 2505.15810), §4 (reward design); official code Yuqi-Zhou/GUI-G1 @ bb4e586.
+Agents" (arXiv 2505.15810), §4 (reward design); official code Yuqi-Zhou/GUI-G1 @ e581fe9
+(line numbers below are of that commit).
 With B = (x1, y1, x2, y2) the predicted box, G the ground truth, W x H the original image:
 
-    R_hit = 1 if B's centre lies in G, bounds inclusive            (grpo_rec.py: hit_reward)
+    R_hit = 1 if B's centre lies in G, bounds inclusive            (grpo_rec.py:261-266 hit_reward)
     R_IoU = 0.25 * IoU(B, G), intersection (min(x2)-1 - max(x1) + 1) * (...), counted only if
-            strictly positive before the +1; union = area(B) + area(G) - inter  (iou_reward)
+            strictly positive before the +1; union = area(B) + area(G) - inter  (iou_reward, :225-247)
     R_box = 0.125 * 4 / sum(1/d) over d = 1 - |G.x1-B.x1|/W, 1 - |G.y1-B.y1|/H, (same for x2, y2);
-            a zero d (ZeroDivisionError in the official code) scores 0       (box_reward)
+            a zero d (ZeroDivisionError in the official code) scores 0  (box_reward, :294-310)
     R     = R_hit + R_IoU + R_box  (run.sh: --reward_funcs iou hit box), so R in [0, 1.375]
 
-Every term parses the response the official way (`parse_bbox`): strip a fenced ```json block,
-``ast.literal_eval`` the text and take ``[0]["bbox_2d"]``; any failure scores 0 (the official
+Every term parses the response the official way (`parse_bbox`; ``parse_json`` at :87): strip
+a fenced ```json block, ``ast.literal_eval`` the text and take ``[0]["bbox_2d"]``; any failure scores 0 (the official
 ``except Exception: pass``). The ground truth is ``{"bbox": [x1, y1, x2, y2], "width": W,
 "height": H}`` in original-image pixels; a prediction is mapped from the frame the model saw
 (the processor's resize, `r1repro.vision.ImageFrame`) into that frame first. A bare list
@@ -29,9 +30,9 @@ from r1repro.types import RewardResult, Sample
 from r1repro.vision import frame_from_meta
 
 ALPHA = 0.25
-"""Weight of the IoU term (grpo_rec.py iou_reward: ``reward += 0.25*iou(...)``; paper α)."""
+"""Weight of the IoU term (grpo_rec.py:247 ``reward += 0.25*iou(...)``; paper α)."""
 BETA = 0.125
-"""Weight of the box-size term (grpo_rec.py box_reward: ``0.125 * 4/(...)``; paper β)."""
+"""Weight of the box-size term (grpo_rec.py:310 ``0.125 * 4/(...)``; paper β)."""
 TERMS = ("hit", "iou", "box")
 """run.sh: ``--reward_funcs iou hit box`` (order does not matter: the trainer sums them)."""
 
@@ -112,7 +113,9 @@ class GuiG1Reward(Reward):
                  rescale: bool = True, after_think: bool = False) -> None:  # fmt: skip
         bad = [t for t in terms if t not in TERMS]
         if bad or not terms:
-            raise ValueError(f"gui_g1.grounding: terms must be a non-empty subset of {TERMS}, got {list(terms)}")
+            raise ValueError(
+                f"gui_g1.grounding: terms must be a non-empty subset of {TERMS}, got {list(terms)}"
+            )
         self.terms, self.alpha, self.beta = tuple(terms), float(alpha), float(beta)
         self.rescale, self.after_think = bool(rescale), bool(after_think)
 
@@ -134,5 +137,7 @@ class GuiG1Reward(Reward):
         weights = {"hit": 1.0, "iou": self.alpha, "box": self.beta}
         score = sum(weights[t] * parts[t] for t in self.terms)
         gt_area = max((gt[2] - gt[0]) * (gt[3] - gt[1]), 1e-9)
-        info.update(parts, correct=bool(parts["hit"]), box_ratio=(box[2] - box[0]) * (box[3] - box[1]) / gt_area)
+        info.update(
+            parts, correct=bool(parts["hit"]), box_ratio=(box[2] - box[0]) * (box[3] - box[1]) / gt_area
+        )
         return RewardResult(score, info)

@@ -19,7 +19,7 @@ from r1repro.vision import IMAGE_PLACEHOLDER
 from r1repro_gui_g1.reward import parse_bbox
 
 QUESTION_TEMPLATE = "Grounding instruction is: {problem}. Report the bbox coordinates in JSON format."
-"""grpo_rec.py LazySupervisedDataset.__getitem__: ``QUESTION_TEMPLATE``."""
+"""grpo_rec.py:190 (``QUESTION_TEMPLATE``, after the image in the user turn)."""
 THINK_INSTRUCTION = " First think about where the element is inside <think> </think> tags, then answer."
 
 

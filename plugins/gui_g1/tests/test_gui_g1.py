@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from r1repro_gui_g1.objective import LOSS_DIVISOR, gui_g1_advantage, token_sum_loss
+from r1repro_gui_g1.reward import ALPHA, BETA, GuiG1Reward, box_size, hit, official_iou, parse_bbox
 
 from r1repro.types import Sample
 from r1repro.vision import ImageFrame
-from r1repro_gui_g1.objective import LOSS_DIVISOR, gui_g1_advantage, token_sum_loss
-from r1repro_gui_g1.reward import ALPHA, BETA, GuiG1Reward, box_size, hit, official_iou, parse_bbox
 
 GT = {"bbox": [10, 20, 50, 60], "width": 200, "height": 100}
 
@@ -169,4 +169,22 @@ def test_generated_task_has_valid_targets_and_difficulty():
     assert msgs == [{"role": "user", "content": "<image>Grounding instruction is: " + rows[0].problem
                      + ". Report the bbox coordinates in JSON format."}]  # fmt: skip
     sol = GuiGrounding().solution(rows[0], FastTemplate())
-    assert GuiG1Reward()([Sample(response=sol, ground_truth=rows[0].ground_truth)])[0].score == pytest.approx(1.375)
+    assert GuiG1Reward()([Sample(response=sol, ground_truth=rows[0].ground_truth)])[0].score == pytest.approx(
+        1.375
+    )
+
+
+def test_grounding_metrics_split_targets_at_the_median_size():
+    from r1repro_gui_g1.reproduction import grounding_metrics
+
+    from r1repro.types import RewardResult
+
+    results = [
+        RewardResult(1.0, {"hit": 1.0, "iou": 0.5, "box_ratio": 0.5, "parsed": True}),
+        RewardResult(0.0, {"hit": 0.0, "iou": 0.0, "box_ratio": 4.0, "parsed": True}),
+        RewardResult(1.0, {"hit": 1.0, "iou": 1.0, "box_ratio": 1.0, "parsed": True}),
+        RewardResult(0.0, {"hit": 0.0, "parsed": False}),
+    ]
+    m = grounding_metrics([0.01, 0.02, 0.05, 0.06], results)
+    assert m["hit@all"] == 0.5 and m["hit@small"] == 0.5 and m["hit@large"] == 0.5
+    assert m["box_ratio"] == 1.0 and m["parsed"] == 0.75 and m["iou"] == pytest.approx(1.5 / 4)
