@@ -149,8 +149,11 @@ def evaluate_hybrid(engine_like, rows: Sequence[Any], verifier, k: int = 8, temp
             "response": free[i].response_text[:200],
         })  # fmt: skip
         if plain is not None:
-            records[-1]["untagged_free"] = float(plain[i].meta.get("mode") not in (THINK, NO_THINK))
+            free_mode = plain[i].meta.get("mode", NONE)
+            records[-1]["untagged_free"] = float(free_mode not in (THINK, NO_THINK))
             records[-1]["correct_free"] = float(is_correct(plain_res[i]))
+            # HAcc under free decoding: the mode the plain greedy decode opens with (no tag: no match)
+            records[-1]["hacc_free"] = float(free_mode == ideal)
     return summarize(records), records
 
 
@@ -171,7 +174,35 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, float]:
         out[f"ideal_think{sfx}"] = float(np.mean([r["ideal"] == THINK for r in rs]))
         out[f"acc_forced_think{sfx}"] = float(np.mean([r["acc_think"] for r in rs]))
         out[f"acc_forced_no_think{sfx}"] = float(np.mean([r["acc_no_think"] for r in rs]))
-        for key in ("untagged_free", "correct_free"):
+        for key in FREE_KEYS:
             if all(key in r for r in rs):
                 out[f"{key}{sfx}"] = float(np.mean([r[key] for r in rs]))
     return out
+
+
+FREE_KEYS = ("untagged_free", "correct_free", "hacc_free")
+"""Per-prompt values of the plain greedy decode (no choice between the tags), when it was run."""
+
+
+def record_items(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per-prompt values behind each prompt-averaged metric of `summarize` (``metric -> {prompt id:
+    value}``, overall and ``_<difficulty>``): the items that carry the evaluation error of a
+    checkpoint's HAcc, accuracy, think-rate and length."""
+    per_record = {
+        "hacc": lambda r: float(r["chosen"] == r["ideal"]),
+        "correct": lambda r: float(r["correct"]),
+        "think_rate": lambda r: float(r["chosen"] == THINK),
+        "length": lambda r: float(r["length"]),
+        "acc_forced_think": lambda r: float(r["acc_think"]),
+        "acc_forced_no_think": lambda r: float(r["acc_no_think"]),
+        "ideal_think": lambda r: float(r["ideal"] == THINK),
+        **{key: (lambda r, key=key: float(r[key])) for key in FREE_KEYS},
+    }
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for r in records:
+        for metric, value in per_record.items():
+            if metric in FREE_KEYS and metric not in r:
+                continue
+            for sfx in ("", f"_{r['difficulty']}"):
+                out[metric + sfx][str(r["id"])] = value(r)
+    return dict(out)

@@ -3,13 +3,14 @@
 1. Cold start (HFT): a tiny policy is fine-tuned on `hgpo.compose` responses whose mode is
    drawn at random for easy and hard prompts alike (the engine's cached SFT warm start).
 2. Arms trained from it (reproductions/hgpo/config.yaml): ``hgpo`` (mode-forced rollout,
-   ``hgpo.reward``, the ``hgpo`` estimator) and ``grpo`` (the same reward's verifier score,
-   free rollouts, verl's GRPO — does RL alone, without HGPO's δ-margin inter-mode reward,
-   learn to skip thinking?).
+   ``hgpo.reward``, the ``hgpo`` estimator), ``hgpo_delta0`` (the same with δ = 0: the control
+   that isolates the margin) and ``grpo`` (the same reward's verifier score, free rollouts,
+   verl's GRPO — does RL alone, without HGPO's inter-mode reward, learn to skip thinking?).
    Arm ``hft`` is the cold start itself (zero RL steps).
 3. The HAcc protocol (`r1repro_hgpo.hacc`) on held-out prompts for every arm's final policy
-   (for ``hft``: the cold start, with each seed's sampling): HAcc, accuracy, think-rate and
-   length overall and per difficulty.
+   (for ``hft``: the cold start, with each seed's sampling): HAcc with the mode chosen between
+   the two tags and under free decoding (``hacc_free``), accuracy, think-rate and length,
+   overall and per difficulty, each with its per-prompt items.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def hacc_job(path: str, spec: dict[str, Any], seed: int, threads: int) -> dict[s
     import torch
 
     from r1repro.registry import get_registry
-    from r1repro_hgpo.hacc import Policy, evaluate_hybrid
+    from r1repro_hgpo.hacc import Policy, evaluate_hybrid, record_items
 
     torch.set_num_threads(max(1, threads))
     reg = get_registry()
@@ -38,10 +39,10 @@ def hacc_job(path: str, spec: dict[str, Any], seed: int, threads: int) -> dict[s
     policy = Policy(
         path, template, max_new_tokens=spec["max_new_tokens"], max_prompt_length=spec["max_prompt_length"]
     )
-    metrics, _ = evaluate_hybrid(policy, rows, reg.build("reward", spec["verifier"]), k=spec["k"],
-                                 temperature=spec["temperature"], seed=seed, margin=spec["margin"],
-                                 prefer=spec["prefer"], choose=spec["choose"])  # fmt: skip
-    return metrics
+    metrics, records = evaluate_hybrid(policy, rows, reg.build("reward", spec["verifier"]), k=spec["k"],
+                                       temperature=spec["temperature"], seed=seed, margin=spec["margin"],
+                                       prefer=spec["prefer"], choose=spec["choose"])  # fmt: skip
+    return {"metrics": metrics, "items": record_items(records)}
 
 
 class HgpoReproduction(Reproduction):
@@ -74,9 +75,9 @@ class HgpoReproduction(Reproduction):
             ) as pool:
                 results = list(pool.map(hacc_job, [p for _, _, p in jobs], [spec] * len(jobs),
                                         [s for _, s, _ in jobs], [threads] * len(jobs)))  # fmt: skip
-        for (arm, seed, _), metrics in zip(jobs, results):
-            for key, value in metrics.items():
-                run.record(key, arm, seed, value)
+        for (arm, seed, _), result in zip(jobs, results):
+            for key, value in result["metrics"].items():
+                run.record(key, arm, seed, value, items=result["items"].get(key))
         self._tables(run, [a for a in run.arms if any(j[0] == a for j in jobs)])
         run.plot(
             "eval/correct",
@@ -100,12 +101,13 @@ class HgpoReproduction(Reproduction):
                 return "—"
             return f"{stats.mean(vals):.3f} ± {stats.std(vals):.3f}" if len(vals) > 1 else f"{vals[0]:.3f}"
 
-        cols = ["hacc", "correct", "length", "untagged_free", "correct_free"]
+        cols = ["hacc", "hacc_free", "correct", "length", "untagged_free", "correct_free"]
         run.table("HAcc protocol: overall (mean ± std over seeds)", ["arm", *cols],
                   [[a, *[cell(c, a) for c in cols]] for a in arms],
                   note="hacc: share of held-out prompts whose self-chosen mode is the better one for that policy "
                        "(k forced samples per mode; within the margin, the shorter mode). The mode is chosen greedily "
-                       "between the two tags; untagged_free: share of plain greedy decodes that open with no tag; correct_free: accuracy "
+                       "between the two tags; hacc_free: the same with the mode a plain greedy decode opens with (no tag: a miss); "
+                       "untagged_free: share of plain greedy decodes that open with no tag; correct_free: accuracy "
                        "of those plain decodes.")  # fmt: skip
         rows = []
         for a in arms:

@@ -29,7 +29,7 @@ def small_config(tmp_path, **over):
 
 
 def test_two_hgpo_steps_and_the_hacc_protocol(tmp_path, monkeypatch):
-    from r1repro_hgpo.hacc import evaluate_hybrid
+    from r1repro_hgpo.hacc import evaluate_hybrid, record_items
 
     from r1repro import algos
     from r1repro.registry import get_registry
@@ -52,6 +52,13 @@ def test_two_hgpo_steps_and_the_hacc_protocol(tmp_path, monkeypatch):
     m, recs = evaluate_hybrid(eng, eng.eval_rows, get_registry().build("reward", "core.exact_match"), k=2)
     assert len(recs) == 8 and 0.0 <= m["hacc"] <= 1.0 and "untagged_free" in m
     assert all(r["chosen"] in ("think", "no_think") for r in recs)  # chosen between the tags
+    # free decoding: an untagged plain decode can never match the ideal mode
+    assert m["hacc_free"] <= 1.0 - m["untagged_free"] + 1e-9
+    items = record_items(recs)
+    for key in ("hacc", "hacc_free", "correct", "length", "think_rate"):
+        assert len(items[key]) == 8 and abs(np.mean(list(items[key].values())) - m[key]) < 1e-9
+    for d in {r["difficulty"] for r in recs}:
+        assert abs(np.mean(list(items[f"hacc_{d}"].values())) - m[f"hacc_{d}"]) < 1e-9
 
 
 def test_reproduction_configs_compose():
@@ -59,7 +66,9 @@ def test_reproduction_configs_compose():
     from r1repro.repro.run import compose_config
 
     cfg = compose_config(REPRO, "cpu", [])
-    assert list(cfg.arms) == ["hft", "hgpo", "grpo"] and len(cfg.seeds) >= 3
+    assert list(cfg.arms) == ["hft", "hgpo", "hgpo_delta0", "grpo"] and len(cfg.seeds) >= 3
+    assert cfg.arms.hgpo_delta0.reward.delta == 0.0  # the δ = 0 control: only the margin differs from hgpo
+    assert cfg.arms.hgpo_delta0.algorithm == cfg.arms.hgpo.algorithm
     assert cfg.arms.hft.trainer.total_steps == 0
     assert cfg.engine.actor.clip_ratio == 0.5 and cfg.engine.actor.kl_loss_coef == 0.001
     assert cfg.engine.rollout.n == 4 and cfg.engine.algorithm.adv_estimator == "hgpo"
