@@ -78,7 +78,12 @@ def test_harness_reads_verls_console_metrics():
     text = ("(TaskRunnerV1 pid=1) step:1 - actor/grad_norm:0.25 - actor/lr:1e-06 - num_turns/max:np.int64(3)"
             " - val-aux/a/b/mean@1:np.float64(-0.5) - note:text\nstep:2 - actor/grad_norm:nan")  # fmt: skip
     m = parse_metrics(text)
-    assert m[1] == {"actor/grad_norm": 0.25, "actor/lr": 1e-06, "num_turns/max": 3.0, "val-aux/a/b/mean@1": -0.5}
+    assert m[1] == {
+        "actor/grad_norm": 0.25,
+        "actor/lr": 1e-06,
+        "num_turns/max": 3.0,
+        "val-aux/a/b/mean@1": -0.5,
+    }
     assert sorted(m) == [1, 2]
 
 

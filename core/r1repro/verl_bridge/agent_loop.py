@@ -32,7 +32,6 @@ from typing import Any
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopOutput
 
 from r1repro.types import Row
-
 from r1repro.verl_bridge.agent_loop_config import CONFIG_NAME  # noqa: F401 - re-exported
 
 _slots: dict[str, int] = {}

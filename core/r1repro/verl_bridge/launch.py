@@ -141,7 +141,9 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
     if preset is None and cfg.get("not_runnable"):  # a paper with no RL stage (an analysis, a data study)
         from r1repro.repro.preflight import ReproductionNotReady
 
-        raise ReproductionNotReady(f"reproduction '{name}' has no verl run at paper scale: {cfg.not_runnable}")
+        raise ReproductionNotReady(
+            f"reproduction '{name}' has no verl run at paper scale: {cfg.not_runnable}"
+        )
     if preset is None:
         raise ValueError(
             f"reproduction '{name}' has no paper-scale preset (a 'verl:' section in scale/paper.yaml)"

@@ -115,7 +115,9 @@ def _apply_rollout_correction(algorithm, proto, metrics: dict) -> bool:
         return False
     from verl.trainer.ppo.rollout_corr_helper import compute_rollout_correction_and_add_to_batch
 
-    corrected, corr_metrics = compute_rollout_correction_and_add_to_batch(proto, algorithm["rollout_correction"])
+    corrected, corr_metrics = compute_rollout_correction_and_add_to_batch(
+        proto, algorithm["rollout_correction"]
+    )
     proto.batch.update(corrected.batch)
     metrics.update(corr_metrics)
     return True

@@ -34,7 +34,9 @@ class GuidedAgentLoop(StrategyAgentLoop):
         budget = self.response_length
 
         async def policy(limit: int, stop: list[str] | None) -> bool:
-            out = await self.generate(prompt + response, sampling_params, min(limit, budget - len(response)), stop)
+            out = await self.generate(
+                prompt + response, sampling_params, min(limit, budget - len(response)), stop
+            )
             toks = list(out.token_ids)[: budget - len(response)]
             response.extend(toks)
             mask.extend([1] * len(toks))

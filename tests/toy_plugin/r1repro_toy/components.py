@@ -90,7 +90,9 @@ class DigitShare(Reward):
     def combine(self, samples, results):
         for idxs in group_indices(samples).values():
             best = max(idxs, key=lambda i: results[i].score)
-            results[best] = RewardResult(results[best].score + 0.5, {**results[best].info, "group_best": True})
+            results[best] = RewardResult(
+                results[best].score + 0.5, {**results[best].info, "group_best": True}
+            )
         return results
 
 

@@ -8,7 +8,6 @@ a `SmokeRun`: return code, output, the run folder, and verl's console metrics pe
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -63,8 +62,10 @@ class SmokeRun:
 
 
 def smoke_arg(smoke: dict[str, Any] | None) -> str:
-    """``+verl.cpu_smoke=...`` in hydra's grammar (a JSON object is valid flow YAML)."""
-    return "+verl.cpu_smoke=" + (json.dumps(smoke) if smoke else "true")
+    """``+verl.cpu_smoke=...`` in hydra's override grammar."""
+    from r1repro.verl_bridge.config import hydra_value
+
+    return "+verl.cpu_smoke=" + (hydra_value(smoke) if smoke else "true")
 
 
 def run_smoke(paper: str, overrides: list[str] | None = None, smoke: dict[str, Any] | None = None,

@@ -67,7 +67,9 @@ class HFServer:
         self.config = config
         self.replica_rank = replica_rank
         torch.manual_seed(int(getattr(config, "seed", 0) or 0) + replica_rank)
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager")
+        self.model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=torch.float32, attn_implementation="eager"
+        )
         self.model.eval()
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.lock = asyncio.Lock()
@@ -117,7 +119,9 @@ class HFServer:
         if stops:
             from transformers import StoppingCriteriaList
 
-            kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_criteria(self.tokenizer, stops, len(prompt_ids))])
+            kwargs["stopping_criteria"] = StoppingCriteriaList(
+                [_stop_criteria(self.tokenizer, stops, len(prompt_ids))]
+            )
         with torch.no_grad():
             out = self.model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
             response = out[0, len(prompt_ids) :].tolist()
@@ -182,9 +186,9 @@ def _replica_class():
         async def launch_servers(self):
             server_cls = ray.remote(HFServer)
             name = server_name(self.replica_rank)
-            server = server_cls.options(name=name, num_cpus=0.01, max_concurrency=self.max_concurrency).remote(
-                self.config, self.model_config, self.replica_rank
-            )
+            server = server_cls.options(
+                name=name, num_cpus=0.01, max_concurrency=self.max_concurrency
+            ).remote(self.config, self.model_config, self.replica_rank)
             await server.ready.remote()
             self.servers = [server]
             self._server_handle = server
