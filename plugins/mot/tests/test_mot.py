@@ -161,3 +161,16 @@ def test_components_are_registered(reg):
                        ("template", "mot.truth_table_compact"), ("dataset", "mot.logic_task"),
                        ("dataset", "mot.proofwriter"), ("dataset", "mot.folio"), ("reproduction", "mot")]:  # fmt: skip
         assert name in reg.names(kind), (kind, name)
+
+
+def test_grpo_port_config_composes(reg):
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    from r1repro.engine.config import make_config
+
+    path = Path(reg.build("reproduction", "mot").resolve_config_dir()) / "grpo_port.yaml"
+    cfg = make_config(OmegaConf.to_container(OmegaConf.load(path)))
+    assert cfg.reward.name == "mot.reward" and cfg.algorithm.adv_estimator == "grpo"
+    assert cfg.data.template in reg.names("template") and cfg.data.dataset in reg.names("dataset")
