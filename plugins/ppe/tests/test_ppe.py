@@ -175,6 +175,14 @@ def test_tiny_reproduction_records_ipe_and_ppe(tmp_path, monkeypatch):
 
     res = json.loads((Path(summary["out_dir"]) / "results.json").read_text())
     meas = res["measurements"]
-    assert set(meas["correct"]) == {f"{t}.{k}" for t in TAGS for k in ("iPE", "pPE")}
+    assert set(meas["correct"]) == {f"{t}.{k}" for t in TAGS for k in ("iPE", "pPE", "start")}
     assert "all" in meas["min_gain_correct"] and set(meas["gain_format"]) == set(TAGS)
+    assert "all" in meas["examples_minus_think_length"]
+    # iPE = the trained No-PP model prompted with the tag: its own evaluation, not the pPE arm's start
+    for tag in TAGS:
+        assert meas["correct"][f"{tag}.iPE"] == meas["final_correct"][f"nopp.{tag}"]
+        assert meas["format"][f"{tag}.iPE"] == meas["final_format"][f"nopp.{tag}"]
+        assert meas["gain_correct"][tag]["0"] == pytest.approx(
+            meas["correct"][f"{tag}.pPE"]["0"] - meas["correct"][f"{tag}.iPE"]["0"])
+    assert "nopp" in meas["final_correct"]
     assert (Path(summary["out_dir"]) / "report.md").read_text().count("iPE") >= 2
