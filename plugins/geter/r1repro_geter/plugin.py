@@ -19,3 +19,9 @@ def r1repro_templates():
 def r1repro_datasets():
     return [lazy("r1repro_geter.data:ETRTask", "geter.etr",
                  "CPU task: generated temporal KG, BFS chains in a window, yes/no/unsure, template explanations")]  # fmt: skip
+
+
+@hookimpl
+def r1repro_reproductions():
+    return [lazy("r1repro_geter.reproduction:GeterReproduction", "geter",
+                 "GETER: graph soft token vs text-only fine-tuning (arXiv 2505.15245)")]  # fmt: skip

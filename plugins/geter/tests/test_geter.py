@@ -133,3 +133,26 @@ def test_components_are_registered():
     reg = load_plugins()
     for kind, name in [("reward", "geter.reward"), ("template", "geter.etr"), ("dataset", "geter.etr")]:
         assert name in reg.names(kind), (kind, name)
+
+
+@pytest.mark.slow
+def test_tiny_reproduction_records_both_arms(tmp_path):
+    """Two optimisation steps of tiny:nano per arm, three test rows: the pipeline runs end to end."""
+    from r1repro.repro.claims import load_claims
+    from r1repro.repro.run import ReproRun, compose_config, judge_all
+
+    reg = load_plugins()
+    repro = reg.build("reproduction", "geter")
+    cfg_dir = repro.resolve_config_dir()
+    cfg = compose_config(cfg_dir, "cpu", ["seeds=[0,1]", "geter.model=tiny:nano", "geter.train_examples=9",
+                                          "geter.eval_limit=3", "geter.steps=2", "geter.batch_size=2",
+                                          "geter.max_new_tokens=4", "geter.max_prompt_length=64"])  # fmt: skip
+    run = ReproRun(
+        name="geter", scale="cpu", cfg=cfg, out_dir=tmp_path, reproduction=repro, registry=reg, quiet=True
+    )
+    repro.run(run)
+    for metric in ("label_accuracy", "rouge_l", "bleu4", "label_macro_f1"):
+        assert set(run.measurements[metric]) == {"graph", "text"}
+    assert len(run.items["label_accuracy"]["graph"][0]) == 3
+    _, claims = load_claims(cfg_dir / "claims.yaml")
+    assert len(judge_all(run, claims)) == 2
