@@ -62,10 +62,22 @@ def test_a_failed_trainer_registration_is_a_warning_naming_the_cause(monkeypatch
 
 
 def test_cpu_smoke_dry_run_composes_a_config_verl_accepts(capsys):
+    from pathlib import Path
+
     from r1repro.repro.run import run_reproduction
 
-    summary = run_reproduction("toy", scale="paper", dry_run=True,
-                               overrides=["+verl.cpu_smoke={steps: 3, gpus: 2}"])  # fmt: skip
+    loop = (
+        "+verl.agent_loop={_target_: r1repro_hgpo.agent_loop.ModeForcedAgentLoop, strategy: hgpo.mode_forced}"
+    )
+    summary = run_reproduction(
+        "toy", scale="paper", dry_run=True,
+        overrides=["+verl.cpu_smoke={steps: 3, gpus: 2}", loop, "+verl.not_on_verl='step X needs Y'"],
+    )  # fmt: skip
+    assert "# not on verl: step X needs Y" in capsys.readouterr().out
+    loops = Path(summary["out_dir"]) / "agent_loops.yaml"
+    assert "ModeForcedAgentLoop" in loops.read_text() and "toy.tagged" in loops.read_text()
+    assert f"actor_rollout_ref.rollout.agent.agent_loop_config_path={loops}" in summary["command"]
+    assert "actor_rollout_ref.rollout.agent.default_agent_loop=r1repro_agent" in summary["command"]
     cmd = summary["command"]
     assert summary["cpu_smoke"] and "actor_rollout_ref.rollout.name=hf" in cmd
     assert "trainer.total_training_steps=3" in cmd and "+ray_kwargs.ray_init.num_gpus=2" in cmd
@@ -103,3 +115,10 @@ def test_group_slots_number_the_samples_of_a_prompt_in_arrival_order():
     from r1repro.verl_bridge.agent_loop import group_slot
 
     assert [group_slot("uid-1", 4) for _ in range(6)] == [0, 1, 2, 3, 0, 1]
+
+
+def test_an_agent_loop_without_a_target_is_an_error():
+    from r1repro.verl_bridge.agent_loop_config import agent_loop_config
+
+    with pytest.raises(ValueError, match="_target_"):
+        agent_loop_config({"strategy": "hgpo.mode_forced"}, "core.boxed")
