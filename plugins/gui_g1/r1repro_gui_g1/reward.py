@@ -17,7 +17,8 @@ a fenced ```json block, ``ast.literal_eval`` the text and take ``[0]["bbox_2d"]`
 ``except Exception: pass``). The ground truth is ``{"bbox": [x1, y1, x2, y2], "width": W,
 "height": H}`` in original-image pixels; a prediction is mapped from the frame the model saw
 (the processor's resize, `r1repro.vision.ImageFrame`) into that frame first. A bare list
-``[x1, y1, x2, y2]`` is accepted as ground truth when the image size is known from the frame.
+``[x1, y1, x2, y2]`` is accepted as ground truth; the image size then comes from the frame or
+from the sample's first image (a path, base64 or PIL image).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from r1repro.components import Reward
 from r1repro.types import RewardResult, Sample
-from r1repro.vision import frame_from_meta
+from r1repro.vision import frame_from_meta, load_image
 
 ALPHA = 0.25
 """Weight of the IoU term (grpo_rec.py:247 ``reward += 0.25*iou(...)``; paper α)."""
@@ -92,6 +93,8 @@ def ground_truth(sample: Sample) -> tuple[list[float], float | None, float | Non
         box, w, h = [float(v) for v in gt], None, None
     if (w is None or h is None) and frame is not None:
         w, h = frame.width, frame.height
+    if (w is None or h is None) and sample.images:  # e.g. `r1repro score` lines with an image path / base64
+        w, h = load_image(sample.images[0]).size
     return box, (float(w) if w is not None else None), (float(h) if h is not None else None)
 
 

@@ -188,3 +188,24 @@ def test_grounding_metrics_split_targets_at_the_median_size():
     m = grounding_metrics([0.01, 0.02, 0.05, 0.06], results)
     assert m["hit@all"] == 0.5 and m["hit@small"] == 0.5 and m["hit@large"] == 0.5
     assert m["box_ratio"] == 1.0 and m["parsed"] == 0.75 and m["iou"] == pytest.approx(1.5 / 4)
+
+
+def test_score_cli_reads_images_from_paths_and_base64(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from r1repro.cli import main
+    from r1repro.vision import image_to_data_uri
+
+    img = Image.new("RGB", (200, 100), (255, 255, 255))
+    img.save(tmp_path / "s.png")
+    resp = '```json\n[{"bbox_2d": [10, 20, 50, 60]}]\n```'
+    lines = [{"response": resp, "ground_truth": [10, 20, 50, 60], "images": [str(tmp_path / "s.png")]},
+             {"response": resp, "ground_truth": [10, 20, 50, 60], "images": [image_to_data_uri(img)]}]  # fmt: skip
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    out = tmp_path / "out.jsonl"
+    assert main(["score", "--reward", "gui_g1.grounding", "--input", str(tmp_path / "in.jsonl"),
+                 "--output", str(out)]) == 0  # fmt: skip
+    scores = [json.loads(x)["score"] for x in out.read_text().splitlines()]
+    assert scores == [pytest.approx(1.375), pytest.approx(1.375)]  # the box term needs W, H: from the image
