@@ -80,6 +80,11 @@ def answer(model: GraphTokenLM, prompt_ids: list[int], graph: torch.Tensor | Non
     return [t for t in out[0, ids.shape[1] :].tolist() if t != eos_id]
 
 
+def graphs_of(ent: torch.Tensor, rel: torch.Tensor, rows) -> torch.Tensor:
+    """The graph vector of every row (query + subgraph quads), stacked."""
+    return torch.stack([graph_vector(ent, rel, r.extra["query"], r.extra["subgraph"]) for r in rows])
+
+
 class GeterReproduction(Reproduction):
     title = "GETER: Explainable Temporal Reasoning with a Graph-Enhanced LLM"
     arxiv = "2505.15245"
@@ -100,12 +105,7 @@ class GeterReproduction(Reproduction):
             )
             ent, rel = enc.ent.detach(), enc.rel.detach()
 
-            def graphs_of(rows):
-                return torch.stack(
-                    [graph_vector(ent, rel, r.extra["query"], r.extra["subgraph"]) for r in rows]
-                )
-
-            g_train, g_test = graphs_of(train), graphs_of(test)
+            g_train, g_test = graphs_of(ent, rel, train), graphs_of(ent, rel, test)
             for arm in run.arms:
                 use_graph = arm == "graph"
                 lm, tok = load_policy(resolve_model(str(c.model), seed=seed))
