@@ -7,7 +7,8 @@ Arms (reproductions/nover/config.yaml), all of a seed from that seed's warm star
 * ``nover``     GRPO with NOVER's reward (format + reasoning-perplexity rank + efficiency under a
                 lagged proxy copy of the policy); no answer checker anywhere in training;
 * ``sft``       SFT continuation on the same kind of (question, reference) pairs, empty reasoning,
-                with as many training sequences as the RL arm consumes (``same_compute``);
+                at NOVER's budget: its learning rate, its number of optimiser steps and as many
+                sequences as it samples (``sft_matches_rl``);
 * ``checker``   (optional upper bound) GRPO rewarded by the held-out checker itself.
 
 Every arm is scored by the held-out checker `nover.facts_checker` on unseen questions. The run
@@ -41,19 +42,7 @@ class NoverReproduction(Reproduction):
         run.log(f"warm starts: {base_paths}")
 
         sft_arms = [a for a in (cfg.get("continue_from_base") or []) if a in run.arms]
-        rl_sequences = base_cfg.trainer.total_steps * base_cfg.trainer.batch_size * base_cfg.rollout.n
-        extra = {}
-        for arm in sft_arms:
-            arm_sft = run.engine_config(arm, 0).model.sft
-            steps = arm_sft.steps
-            if cfg.get("same_compute", True):
-                steps = math.ceil(rl_sequences / arm_sft.batch_size)
-            extra[arm] = {"model": {"sft": {"steps": steps}}}
-            run.note(
-                f"`{arm}`: SFT continuation of the warm start on (question, reference) pairs with empty "
-                f"reasoning, {steps} steps x {arm_sft.batch_size} = {steps * arm_sft.batch_size} sequences "
-                f"(the RL arm trains on {rl_sequences} sampled sequences)."
-            )
+        extra = {arm: self._sft_budget(run, base_cfg, arm) for arm in sft_arms}
         plain = [a for a in run.arms if a not in sft_arms]
         run.train_arms(arms=plain)
         for arm in sft_arms:  # one SFT per seed (its data order and sample depend on the seed)
@@ -76,6 +65,29 @@ class NoverReproduction(Reproduction):
                 mean = sum(vals.values()) / len(vals)
                 rows.append([arm, f"{mean:.3f}", ", ".join(f"{v:.3f}" for _, v in sorted(vals.items()))])
         run.table("Held-out accuracy (checker) per arm", ["arm", "mean", "per seed"], rows)
+
+    @staticmethod
+    def _sft_budget(run, rl_cfg, arm: str) -> dict:
+        """The SFT arm's overrides. With ``sft_matches_rl`` (default) the SFT baseline gets NOVER's
+        budget: as many optimiser steps as the RL arm takes, at the RL arm's learning rate and
+        warm-up, each step on as many sequences as an RL step samples (issue 10: an SFT baseline
+        at 10x NOVER's lr would lose to the untrained base too). Otherwise the arm's own config."""
+        arm_sft = run.engine_config(arm, 0).model.sft
+        rl_sequences = rl_cfg.trainer.total_steps * rl_cfg.trainer.batch_size * rl_cfg.rollout.n
+        if not run.cfg.get("sft_matches_rl", True):
+            steps, batch, lr, warmup = arm_sft.steps, arm_sft.batch_size, arm_sft.lr, arm_sft.warmup_steps
+        else:
+            actor = rl_cfg.actor
+            per_step = math.ceil(rl_cfg.trainer.batch_size / (actor.mini_batch_size or rl_cfg.trainer.batch_size))
+            steps = rl_cfg.trainer.total_steps * actor.ppo_epochs * per_step
+            batch = math.ceil(rl_sequences / max(1, steps))
+            lr, warmup = float(actor.lr), int(actor.warmup_steps)
+        run.note(
+            f"`{arm}`: SFT continuation of each seed's warm start on (question, reference) pairs with empty "
+            f"reasoning: {steps} steps x {batch} sequences at lr {lr:g} (warm-up {warmup}); the RL arm trains "
+            f"on {rl_sequences} sampled sequences at lr {float(rl_cfg.actor.lr):g}."
+        )
+        return {"model": {"sft": {"steps": int(steps), "batch_size": int(batch), "lr": lr, "warmup_steps": warmup}}}
 
     def _mechanism(self, run, base_path: str, seed: int = 0) -> None:
         """AUC of -P_r for correctness on seed ``seed``'s warm start's sampled answers (a reward
@@ -104,9 +116,10 @@ class NoverReproduction(Reproduction):
         pos = [p for p, c in pairs if c]
         neg = [p for p, c in pairs if not c]
         if pos and neg:
-            wins = sum((1.0 if a < b else 0.5 if a == b else 0.0) for a in pos for b in neg)
-            auc = wins / (len(pos) * len(neg))
-            run.record("ppl_auc", "base", seed, auc)
+            # per correct answer: the share of wrong answers it beats; the AUC is their mean (the items)
+            wins = [sum(1.0 if a < b else 0.5 if a == b else 0.0 for b in neg) / len(neg) for a in pos]
+            auc = sum(wins) / len(wins)
+            run.record("ppl_auc", "base", seed, auc, items=wins)
             run.note(
                 f"Mechanism (seed {seed}): on {len(pairs)} sampled warm-start answers ({len(pos)} correct), a correct "
                 f"answer's reasoning has the lower proxy perplexity P_r in {auc:.2f} of (correct, wrong) "
