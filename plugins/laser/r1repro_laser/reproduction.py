@@ -65,6 +65,14 @@ def evaluate_policy(
     return out, items
 
 
+def diff_items(run, metric: str, arm: str, baseline: str, seed: int) -> dict[str, float] | None:
+    """Prompt-wise ``arm - baseline`` of ``metric`` (same seed, same prompts), or None."""
+    a, b = run.items_of(metric, arm, seed), run.items_of(metric, baseline, seed)
+    if a and b and set(a) == set(b):
+        return {k: a[k] - b[k] for k in a}
+    return None
+
+
 class LaserReproduction(Reproduction):
     title = "LASER / LASER-D: adaptive length-based step reward shaping"
     arxiv = "arXiv 2505.15612"
@@ -114,7 +122,9 @@ class LaserReproduction(Reproduction):
                 if not b or arm == BASELINE:
                     continue
                 run.record("token_reduction", arm, seed, 1 - m["length@all"] / max(b["length@all"], 1e-9))
-                run.record("accuracy_change", arm, seed, m["correct@all"] - b["correct@all"])
+                # both arms answered the same prompts: the prompt-wise differences are its items
+                run.record("accuracy_change", arm, seed, m["correct@all"] - b["correct@all"],
+                           items=diff_items(run, "correct@all", arm, BASELINE, seed))
                 cut_easy = 1 - m[easy] / max(b[easy], 1e-9)
                 cut_hard = 1 - m[hard] / max(b[hard], 1e-9)
                 run.record("shortening_easy", arm, seed, cut_easy)
