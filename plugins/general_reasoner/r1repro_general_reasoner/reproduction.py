@@ -6,9 +6,10 @@ Steps (reproductions/general_reasoner/config.yaml):
 1. train (once per seed, cached) the tiny generative verifier (`tiny_verifier.py`) and measure it: decision
    accuracy, false-positive and false-negative rates on held-out generated verifications, and its
    agreement with the oracle on the warm-start policy's own answers;
-2. train the arms from each seed's warm start (and that seed's verifier): ``rule`` (exact match after normalisation) and
-   ``model_verifier`` (the paper's reward with the tiny verifier as judge); ``base`` is the warm
-   start evaluated only;
+2. train the arms from each seed's warm start (and that seed's verifier): ``rule`` (a realistic,
+   math-verify-like rule verifier: equal up to case, punctuation, articles and word order, not up to
+   synonyms), ``oracle`` (a perfect verifier: the control) and ``model_verifier`` (the paper's
+   reward with the tiny verifier as judge); ``base`` is the warm start evaluated only;
 3. score every arm with the held-out oracle `general_reasoner.pets_checker` on unseen questions.
 """
 
@@ -42,9 +43,10 @@ class GeneralReasonerReproduction(Reproduction):
             judge = make_judge({"backend": "transformers", "model": path, **judge_opts})
             metrics = evaluate_verifier(judge, verification_examples(n_eval, seed=vcfg.seed + 1000), max_tokens)
             agreement = self._agreement_on_policy_answers(run, judge, seed)
-            run.record("verifier_accuracy", "verifier", seed, metrics["accuracy"])
+            run.record("verifier_accuracy", "verifier", seed, metrics["accuracy"], items=metrics["items"])
             if agreement is not None:
-                run.record("verifier_policy_agreement", "verifier", seed, agreement["accuracy"])
+                run.record("verifier_policy_agreement", "verifier", seed, agreement["accuracy"],
+                           items=agreement["items"])
             rows.append([f"seed {seed}: held-out generated verifications", f"{metrics['accuracy']:.3f}",
                          f"{metrics['false_positive_rate']:.3f}", f"{metrics['false_negative_rate']:.3f}",
                          int(metrics["n"])])  # fmt: skip
@@ -66,6 +68,12 @@ class GeneralReasonerReproduction(Reproduction):
                 for seed, path in paths.items():
                     extra[(arm, seed)] = {"reward": {"judge": {"model": path}}}
         run.train_arms(extra=extra)
+        for arm in run.arms:  # what RL changed, item-wise on the same held-out prompts
+            for seed, final in run.measurements.get("final_correct", {}).get(arm, {}).items():
+                start = run.measurements.get("initial_correct", {}).get(arm, {}).get(seed)
+                if start is not None:
+                    run.record("gain_correct", arm, seed, final - start,
+                               items=run.gain_items("final_correct", "initial_correct", arm, seed))
         run.plot("eval/correct", title="held-out oracle accuracy", ylabel="accuracy")
         trained = [a for a in run.arms if a != "base"]
         run.plot("reward/correct", arms=trained, title="share of rollouts the training verifier accepts",

@@ -79,6 +79,33 @@ def exact_match_judge(prompt: str) -> str:
     )
 
 
+RULE_FILLER_WORDS = frozenset({"a", "an", "the", "one"})
+"""Words a rule verifier drops before comparing (articles, and "one" of the "the ... one, a ..." layout)."""
+
+
+def rule_key(answer: str | None) -> tuple[str, ...]:
+    """What a realistic rule verifier compares: the answer's words, lower-cased, with punctuation,
+    brackets, extra whitespace, articles and fillers dropped, in sorted order (math-verify treats
+    notation and ordering as equal: ``{1, 2}`` = ``{2, 1}``, ``0.5`` = ``1/2``). Synonyms are a matter
+    of meaning, not notation: "navy" and "blue" stay different, as ``\\text{navy}`` and
+    ``\\text{blue}`` would for math-verify."""
+    words = re.findall(r"[a-z0-9]+", (answer or "").lower()[:2000])
+    return tuple(sorted(w for w in words if w not in RULE_FILLER_WORDS))
+
+
+def rule_verifier_judge(prompt: str) -> str:
+    """A *realistic rule verifier* in the model verifier's place (the rule baseline of issue 10):
+    "Yes" iff the student's answer and the ground truth have the same `rule_key` -- equal up to
+    case, whitespace, punctuation, articles and word order ("Cat (Azure)" = "an azure cat"), but
+    not up to synonyms ("navy cat" != "azure cat"). A correct answer in a random spelling matches
+    about 1 time in 9 (3 colour words x 3 kind words), against 1 in 45 for exact spelling."""
+    got = _prompt_answers(prompt)
+    if got is None or got[1] == "None":
+        return FAIL_TAG
+    truth, student = rule_key(got[0]), rule_key(got[1])
+    return PASS_TAG if truth and truth == student else FAIL_TAG
+
+
 def pets_oracle_judge(prompt: str) -> str:
     """A perfect verifier for the CPU task (`data.PetsTask`): "Yes" iff the student's answer names
     exactly the ground truth's colour class and animal class -- the held-out oracle's rule. As a

@@ -197,4 +197,5 @@ def decision_metrics(
     }
     if replies is not None:
         out["undecided_rate"] = sum(1 for r in replies if PASS_TAG not in r and FAIL_TAG not in r) / n
+    out["items"] = [float(y == t) for y, t in zip(said_yes, truth)]  # per-example correctness: the accuracy's items
     return out

@@ -186,3 +186,32 @@ def test_exact_match_judge_is_the_rule_in_the_verifiers_place():
     assert (
         hit.score == 1.0 and miss.score == 0.0 and none.score == -0.5
     )  # same reward shape as the verifier's
+
+
+def test_rule_verifier_judge_normalises_notation_not_meaning():
+    """The realistic rule baseline: case, punctuation, articles, fillers and word order are
+    notation (accepted); a synonym is meaning (rejected); a correct answer in a random spelling
+    matches about 1 time in 9, five times as often as exact spelling."""
+    import random
+
+    from r1repro_general_reasoner.data import ANIMALS, COLORS, spell
+    from r1repro_general_reasoner.reward import exact_match_judge, rule_verifier_judge
+
+    def says(judge, truth, student):
+        return judge(v.verifier_prompt("q", truth, student)) == v.PASS_TAG
+
+    assert says(rule_verifier_judge, "cat (azure)", "An Azure  cat.")
+    assert says(rule_verifier_judge, "the azure one, a cat", "cat, azure")
+    assert not says(rule_verifier_judge, "cat (azure)", "navy cat")  # synonym
+    assert not says(rule_verifier_judge, "cat (azure)", "azure dog")
+    assert not says(rule_verifier_judge, "cat (azure)", "azure cat cat")
+    assert not says(rule_verifier_judge, "cat (azure)", None)
+    assert rule_verifier_judge("garbage") == v.FAIL_TAG
+    rng, n = random.Random(0), 4000
+    pairs = []
+    for _ in range(n):
+        c, a = rng.choice(list(COLORS)), rng.choice(list(ANIMALS))
+        pairs.append((spell(c, a, rng), spell(c, a, rng)))
+    rule = sum(says(rule_verifier_judge, t, s) for t, s in pairs) / n
+    exact = sum(says(exact_match_judge, t, s) for t, s in pairs) / n
+    assert 0.08 < rule < 0.15 and exact < 0.04
