@@ -28,6 +28,19 @@ def domain_metrics(run) -> tuple[str, list[str]]:
     return major, [d for d in shares if d != major]
 
 
+def pooled_items(run, when: str, domains: list[str], arm: str, seed: int) -> dict[str, float] | None:
+    """The prompt items of ``<when>_correct@<d>`` pooled over ``domains`` (None if one lacks
+    them). On the balanced test split every domain has as many prompts, so the pooled mean is
+    the mean of the domain means that the measurement records."""
+    out: dict[str, float] = {}
+    for d in domains:
+        its = run.items_of(f"{when}_correct@{d}", arm, seed)
+        if not its:
+            return None
+        out.update({f"{d}/{k}": v for k, v in its.items()})
+    return out
+
+
 class DiscoReproduction(Reproduction):
     title = "DISCO: domain- and difficulty-aware reward scaling on imbalanced data"
     arxiv = "arXiv 2505.15074"
@@ -41,32 +54,52 @@ class DiscoReproduction(Reproduction):
                 for when in ("final", "mean", "initial"):
                     vals = [m[f"{when}_correct@{d}"][arm].get(seed) for d in minors]
                     if minors and all(v is not None for v in vals):
-                        run.record(f"{when}_minority_correct", arm, seed, sum(vals) / len(vals))
+                        run.record(f"{when}_minority_correct", arm, seed, sum(vals) / len(vals),
+                                   items=pooled_items(run, when, minors, arm, seed))  # fmt: skip
                     allv = vals + [m[f"{when}_correct@{major}"][arm].get(seed)] if major else vals
                     if allv and all(v is not None for v in allv):
-                        run.record(f"{when}_macro_correct", arm, seed, sum(allv) / len(allv))
+                        run.record(f"{when}_macro_correct", arm, seed, sum(allv) / len(allv),
+                                   items=pooled_items(run, when, ([major] if major else []) + minors, arm, seed))
                 fin, ini = (
                     m["final_minority_correct"][arm].get(seed),
                     m["initial_minority_correct"][arm].get(seed),
                 )
                 if fin is not None and ini is not None:
-                    run.record("minority_gain", arm, seed, fin - ini)
+                    run.record("minority_gain", arm, seed, fin - ini,
+                               items=run.gain_items("final_minority_correct", "initial_minority_correct", arm, seed))
                 if (
                     major
                     and seed in m[f"final_correct@{major}"][arm]
                     and seed in m[f"initial_correct@{major}"][arm]
                 ):
                     gain = m[f"final_correct@{major}"][arm][seed] - m[f"initial_correct@{major}"][arm][seed]
-                    run.record("majority_gain", arm, seed, gain)
+                    run.record("majority_gain", arm, seed, gain,
+                               items=run.gain_items(f"final_correct@{major}", f"initial_correct@{major}", arm, seed))
                     if "minority_gain" in m and seed in m["minority_gain"][arm]:
-                        run.record(
-                            "majority_minus_minority_gain", arm, seed, gain - m["minority_gain"][arm][seed]
-                        )
+                        # no items: majority and minority prompts are different prompts (an unpaired
+                        # difference of two means); its error comes from the seeds
+                        run.record("majority_minus_minority_gain", arm, seed, gain - m["minority_gain"][arm][seed])
+        self.protocols(run, major, minors)
         self.table(run, major, minors)
         for d in ([major] if major else []) + minors:
             run.plot(f"eval/correct@{d}", title=f"held-out accuracy, {d}"
                      + (" (majority)" if d == major else " (minority)"), ylabel="accuracy")  # fmt: skip
         run.plot("eval/correct", title="held-out accuracy, all domains (balanced)", ylabel="accuracy")
+
+    @staticmethod
+    def protocols(run, major: str, minors: list[str]) -> None:
+        """How the pooled measurements are taken (the engine's own ``correct@<d>`` carry theirs)."""
+        cfg = run.engine_config(run.arms[0], run.seeds[0])
+        ds = cfg.eval.dataset or cfg.data.dataset
+        ds = ds.get("name", ds) if isinstance(ds, dict) else getattr(ds, "name", ds)
+        base = (f"{ds} / {cfg.eval.split}, balanced over domains, "
+                f"{cfg.eval.limit} prompts, temperature {cfg.eval.temperature:g}, 1 sample per prompt")  # fmt: skip
+        for when in ("final", "initial", "mean"):
+            tail = ", mean over the evaluations" if when == "mean" else ""
+            run.set_protocol(f"{when}_minority_correct", f"{base}; mean of the minority domains {minors}{tail}")
+            run.set_protocol(f"{when}_macro_correct", f"{base}; mean of all domains{tail}")
+        run.set_protocol("majority_minus_minority_gain",
+                         f"{base}; (final - SFT start) on {major} minus the same on the minority domains")
 
     def table(self, run, major: str, minors: list[str]) -> None:
         from r1repro.repro.stats import mean, std
