@@ -14,8 +14,10 @@ The SFT warm start (``solution``) mixes two kinds of worked responses:
   each action's instruction line followed by what the action does on this task (the model
   must know how to follow an action, as a pre-trained LLM does), the operations the template
   left undone, then "The answer is \\boxed{5}.";
-* **unguided**: one operation per line, then the answer; with probability ``slip`` it stops
-  early after j < k operations and answers the value it reached (a structural error).
+* **unguided**: one operation per line, then the answer.
+
+Either kind, with probability ``slip``, stops early after j < k operations and answers the
+value it reached (a structural error; a guided trace's actions then see only those j).
 
 What each action does on this task (see `action_step`): One-Step Thought and
 Divide-and-Conquer do the next operation; Chain-of-Thought does all the remaining ones on one
@@ -114,7 +116,8 @@ class OpsChainTask(GeneratedDataset):
 
     The row's ``domain`` is ``pcc<k+1>`` so that evaluation reports accuracy by problem size.
     Options: ``min_ops`` (2), ``max_ops`` (5), ``max_value`` (9: values stay in 0..max_value),
-    ``guided_share`` (0.5), ``slip`` (0.35), ``library`` (thought library whose templates the
+    ``guided_share`` (0.5), ``slip`` (0.35), ``guided_slip`` (True: guided traces slip with the same
+    probability as unguided ones; False: the old always-correct guided traces), ``library`` (thought library whose templates the
     guided SFT responses follow, ``ops``), ``repeat`` (True: one operation repeated k times, so a
     step never has to find "the ℓ-th operation" — a lookup a ~1M-parameter model learns slowly;
     False: k independent operations).
@@ -123,8 +126,10 @@ class OpsChainTask(GeneratedDataset):
     sizes: ClassVar[dict[str, int]] = {"train": 4000, "test": 256, "sft": 4000}
 
     def __init__(self, min_ops: int = 2, max_ops: int = 5, max_value: int = 9, guided_share: float = 0.5,
-                 slip: float = 0.35, library: str = "ops", repeat: bool = True, name: str = "") -> None:  # fmt: skip
+                 slip: float = 0.35, library: str = "ops", repeat: bool = True, guided_slip: bool = True,
+                 name: str = "") -> None:  # fmt: skip
         self.min_ops, self.max_ops, self.max_value = int(min_ops), int(max_ops), int(max_value)
+        self.guided_slip = bool(guided_slip)
         self.repeat = bool(repeat)
         self.guided_share, self.slip, self.library = float(guided_share), float(slip), library
         self.name = name or "tapo.ops_chain"
@@ -156,17 +161,20 @@ class OpsChainTask(GeneratedDataset):
         rng = random.Random(zlib.crc32(row.id.encode()))
         start, ops = int(row.extra["start"]), list(row.extra["ops"])
         lines: list[str] = []
-        if rng.random() < self.guided_share:
+        guided = rng.random() < self.guided_share
+        # the slip: the trace works on the first j < k operations only and answers the value
+        # reached. Guided traces slip as often as unguided ones (``guided_slip``), so a guided
+        # rollout does not hit more just because the SFT data made template traces more
+        # reliable: what TAPO adds must come from the guidance during RL (issue 10)
+        slips = rng.random() < self.slip and (self.guided_slip or not guided)
+        ops_to_do = rng.randint(0, len(ops) - 1) if slips else len(ops)
+        done = 0
+        if guided:
             lib = ThoughtLibrary.load(self.library)
             tpl = rng.choice(lib.templates)
-            done = 0
             for action in tpl.actions:
-                step, done = action_step(action, start, ops, done)
+                step, done = action_step(action, start, ops[:ops_to_do], done)
                 lines += [lib.instruction(action), step]
-            ops_to_do = len(ops)
-        else:
-            done = 0
-            ops_to_do = rng.randint(0, len(ops) - 1) if rng.random() < self.slip else len(ops)
         value = start + sum(OPS[o] for o in ops[:done])
         for op in ops[done:ops_to_do]:
             lines.append(op_line(value, op))

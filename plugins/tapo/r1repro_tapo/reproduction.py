@@ -31,9 +31,8 @@ class TAPOReproduction(Reproduction):
         m = run.measurements
         for (arm, seed), history in histories.items():
             if seed in m.get("initial_correct", {}).get(arm, {}):
-                run.record(
-                    "gain_correct", arm, seed, m["final_correct"][arm][seed] - m["initial_correct"][arm][seed]
-                )
+                run.record("gain_correct", arm, seed, m["final_correct"][arm][seed] - m["initial_correct"][arm][seed],
+                           items=run.gain_items("final_correct", "initial_correct", arm, seed))  # fmt: skip
             train = [h for h in history if "reward/mean" in h]
             if train:
                 run.record("train_hit_rate", arm, seed, stats.mean([h["reward/mean"] for h in train]))
@@ -46,6 +45,10 @@ class TAPOReproduction(Reproduction):
                         uses[arm][k.split("@", 1)[1]] += v
                     elif k.startswith("reward/correct@"):
                         wins[arm][k.split("@", 1)[1]] += v
+        run.set_protocol("train_hit_rate", "training rollouts (guided ones for the TAPO arms), binary reward, mean "
+                         "over the GRPO steps; one value per seed")  # fmt: skip
+        run.set_protocol("train_zero_signal", "share of training groups whose rewards are all equal, mean over the "
+                         "GRPO steps; one value per seed")  # fmt: skip
         rows = []
         for arm in sorted(uses):
             total = sum(uses[arm].values()) or 1.0

@@ -214,10 +214,20 @@ def test_cpu_task_rows_and_sft_mixture():
     sols = [task.solution(r, None) for r in task.load("sft", limit=2000)]
     guided = [s for s in sols if s.split("\n")[0] in lib.actions.values()]
     assert 0.45 < len(guided) / len(sols) < 0.55  # guided_share = 0.5
-    right = sum(s.endswith("{" + r.ground_truth + "}.") for s, r in zip(sols, task.load("sft", limit=2000)))
-    assert (
-        0.7 < right / len(sols) < 0.9
-    )  # guided always right; unguided slips with p = 0.35 (harmless at times)
+    rows = task.load("sft", limit=2000)
+    ok = [s.endswith("{" + r.ground_truth + "}.") for s, r in zip(sols, rows)]
+    assert 0.55 < sum(ok) / len(sols) < 0.8  # both kinds slip with p = 0.35 (harmless at times)
+    is_guided = [s.split("\n")[0] in lib.actions.values() for s in sols]
+
+    def rate(flag):
+        picked = [o for o, g in zip(ok, is_guided) if g == flag]
+        return sum(picked) / len(picked)
+
+    # issue 10: the SFT start must not make guided traces more reliable than unguided ones
+    assert abs(rate(True) - rate(False)) < 0.06
+    old = OpsChainTask(guided_slip=False)
+    old_ok = [old.solution(r, None).endswith("{" + r.ground_truth + "}.") for r in rows]
+    assert sum(o for o, g in zip(old_ok, is_guided) if g) == sum(is_guided)  # the old mixture: always right
 
 
 @pytest.mark.slow
