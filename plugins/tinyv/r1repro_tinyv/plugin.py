@@ -14,6 +14,8 @@ def r1repro_rewards():
              "TinyV (paper default): rule first, the LLM verifier only when the rule says wrong", mode="addon"),
         lazy(f"{_R}:TinyVReward", "tinyv.tinyv_only", "the TinyV LLM verifier alone", mode="tinyv_only"),
         lazy(f"{_R}:TinyVReward", "tinyv.mixed", "weight * TinyV + (1 - weight) * rule", mode="mixed"),
+        lazy(f"{_R}:StatedQualityVerifierReward", "tinyv.stated_verifier",
+             "TinyV add-on whose verifier is the oracle with errors at stated rates (recall, false_positive)"),
         lazy(f"{_R}:OracleReward", "tinyv.oracle",
              "true equivalence on tinyv.multiform (the CPU task's answers in any form)"),
     ]  # fmt: skip

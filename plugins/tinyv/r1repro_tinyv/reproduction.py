@@ -38,6 +38,7 @@ from r1repro.repro.base import Reproduction
 from r1repro.repro.stats import mean, std
 
 TINY_TINYV = "tinyv:tiny"
+STATED_VERIFIER = "tinyv.stated_verifier"
 
 
 def _container(node: Any) -> Any:
@@ -81,19 +82,15 @@ class TinyVReproduction(Reproduction):
         t0 = time.time()
         verifiers = {seed: self.prepare_verifier(run, seed) for seed in run.seeds}
         run.log(f"tiny TinyV ready, one per seed ({time.time() - t0:.0f}s): {sorted(verifiers.values())}")
-        extra = {}
-        for arm in run.arms:
-            over = _container((run.cfg.get("arms") or {}).get(arm)) or {}
-            for seed, path in verifiers.items():
-                spec = _with_verifier(over.get("reward"), path) if over.get("reward") else None
-                if spec is not None:
-                    extra[(arm, seed)] = {"reward": spec}
+        extra = self.arm_rewards(run, verifiers)
         t1 = time.time()
         first = run.seeds[0]
-        arm_reward = next(iter(v["reward"] for (_, s), v in extra.items() if s == first), None)
+        arm_reward = next(iter(v["reward"] for (_, s), v in extra.items()
+                               if s == first and v["reward"].get("judge")), None)  # fmt: skip
         self.verifier_table(run, verifiers[first], arm_reward)
         run.log(f"verifier table on HardVerify-Math done ({time.time() - t1:.0f}s)")
         run.train_arms(extra=extra)
+        self.protocols(run)
         self.derived(run)
         self.rl_table(run)
         run.plot("eval/correct", title="oracle pass rate on held-out problems", ylabel="pass rate (oracle)")
@@ -101,6 +98,40 @@ class TinyVReproduction(Reproduction):
                  ylabel="correct but rejected by PRIME")  # fmt: skip
         run.plot("reward/llm_share", arms=[a for a in run.arms if a in extra] or None,
                  title="share of samples sent to the LLM verifier", ylabel="share")  # fmt: skip
+
+    @staticmethod
+    def arm_rewards(run, verifiers: dict[int, str]) -> dict[tuple[str, int], dict[str, Any]]:
+        """Per (arm, seed) reward overrides: ``tinyv:tiny`` -> that seed's tiny TinyV; the
+        stated-quality verifier gets the seed's own error draw (`run.component_seed`)."""
+        extra = {}
+        for arm in run.arms:
+            over = _container((run.cfg.get("arms") or {}).get(arm)) or {}
+            reward = over.get("reward")
+            for seed, path in verifiers.items():
+                spec = _with_verifier(reward, path) if reward else None
+                if spec is not None:
+                    extra[(arm, seed)] = {"reward": spec}
+                elif isinstance(reward, dict) and reward.get("name") == STATED_VERIFIER:
+                    seeded = {**reward, "seed": run.component_seed(seed, "stated_verifier")}
+                    extra[(arm, seed)] = {"reward": seeded}
+        return extra
+
+    @staticmethod
+    def protocols(run) -> None:
+        """How the reproduction's own measurements are taken (the report prints it per claim)."""
+        opts = _container(run.cfg.get("tiny_tinyv")) or {}
+        for key in ("verifier_heldout_accuracy", "verifier_false_positive", "verifier_mined_accuracy"):
+            run.set_protocol(key, (
+                "the seed's tiny TinyV, greedy, on the balanced rule-negative pairs of the held-out 20% of the "
+                f"verifier problems (mined from the seed's SFT policy + generated forms; {opts.get('mine_problems', 600)} "
+                "mined problems x 4 samples); one item per pair"
+                + ("; false positives: share of the wrong answers accepted" if key == "verifier_false_positive" else "")))
+        run.set_protocol("extra_compute", "verifier seconds / (step seconds - verifier seconds), summed over the "
+                         "run's GRPO steps; one value per seed")  # fmt: skip
+        run.set_protocol("llm_share", "samples sent to the verifier / samples scored, mean over the GRPO steps")
+        run.set_protocol("steps_to_rule_peak_ratio", "first evaluation step reaching the rule arm's seed-mean "
+                         "peak of the oracle pass rate, over the step of that peak; censored runs at the last "
+                         "step + one interval")  # fmt: skip
 
     # --------------------------------------------------------------- tiny TinyV
     def prepare_verifier(self, run, seed: int) -> str:
@@ -122,12 +153,16 @@ class TinyVReproduction(Reproduction):
 
     def verifier_report(self, run, report: dict[str, Any], seed: int = 0) -> None:
         held, mined = report.get("heldout", {}), report.get("heldout_mined", {})
-        for key, val in (("verifier_heldout_accuracy", held.get("accuracy")),
-                         ("verifier_fn_recovery", held.get("fn_recovery")),
-                         ("verifier_tn_preservation", held.get("tn_preservation")),
-                         ("verifier_mined_accuracy", mined.get("accuracy"))):  # fmt: skip
+        items, neg = held.get("items") or {}, set(held.get("negative_items") or [])
+        # wrong on a negative = accepted it: the false-positive rate's items are 1 - judged right
+        fp_items = {k: 1.0 - v for k, v in items.items() if k in neg} or None
+        for key, val, its in (("verifier_heldout_accuracy", held.get("accuracy"), items or None),
+                              ("verifier_false_positive", held.get("false_positive"), fp_items),
+                              ("verifier_fn_recovery", held.get("fn_recovery"), None),
+                              ("verifier_tn_preservation", held.get("tn_preservation"), None),
+                              ("verifier_mined_accuracy", mined.get("accuracy"), mined.get("items"))):  # fmt: skip
             if val is not None and math.isfinite(val):
-                run.record(key, "tinyv", seed, val)
+                run.record(key, "tinyv", seed, val, items=its)
         if seed != run.seeds[0]:
             return  # one table: the first seed's verifier (every seed's numbers are in the measurements)
         rows = [["all held-out pairs", int(held.get("n", 0)), held.get("accuracy"), held.get("fn_recovery"),

@@ -8,6 +8,7 @@ Registered names (the plugin's public API):
     tinyv.tinyv_only   the LLM verifier alone
     tinyv.mixed        w * LLM + (1 - w) * rule
     tinyv.oracle       true equivalence on the generated multi-form task (CPU-scale metric)
+    tinyv.stated_verifier  add-on whose verifier is that oracle with errors at stated rates
 
 `TinyVReward` follows the official reward (``verl/verl/utils/reward_score/tinyv.py``):
 
@@ -424,3 +425,82 @@ class OracleReward(Reward):
                 res.info["rule_correct"] = float(rule_ok)
                 res.info["rule_fn"] = float(bool(res.info.get("correct")) and not rule_ok)
         return results
+
+
+class StatedQualityVerifierReward(Reward):
+    """TinyV add-on with a verifier of *stated* quality instead of a trained one (CPU scale).
+
+    The rule first (``tinyv.prime``); on the rule's negatives, the oracle's verdict on the
+    answer TinyV would be shown (PRIME's extraction, as in `TinyVReward`), wrong at fixed
+    rates: a truly equivalent answer is accepted with probability ``recall``, a wrong one
+    with probability ``false_positive``. So "RL with TinyV beats rule-only" can be tested with
+    a verifier of the paper's quality when the tiny one falls short (issue 10).
+
+    The errors are a fixed function of (``seed``, question, ground truth, shown answer): a
+    greedy verifier also gives the same pair the same verdict every time, so the policy can
+    learn to exploit a false positive, as it could with TinyV. ``info`` and
+    ``consume_stats()`` are `TinyVReward`'s (``llm_share``: samples sent to the verifier).
+    """
+
+    info_keys: ClassVar[tuple[str, ...]] = ("rule_correct", "llm_called", "llm_verdict", "has_boxed")
+
+    def __init__(self, recall: float = 0.9, false_positive: float = 0.05, seed: int = 0,
+                 rule: Any = "tinyv.prime", name: str = "") -> None:  # fmt: skip
+        for key, val in (("recall", recall), ("false_positive", false_positive)):
+            if not 0.0 <= float(val) <= 1.0:
+                raise ValueError(f"{key} must lie in [0, 1], got {val}")
+        self.recall, self.false_positive, self.seed = float(recall), float(false_positive), int(seed)
+        self.rule_spec = rule
+        self._rule = None
+        self.name = name or "tinyv.stated_verifier"
+        self._stats = {"samples": 0, "routed": 0}
+
+    @property
+    def rule(self) -> Reward:
+        if self._rule is None:
+            from r1repro.registry import build
+
+            self._rule = build("reward", self.rule_spec)
+        return self._rule
+
+    def children(self) -> list[Reward]:
+        return [self.rule]
+
+    def draw(self, sample: Sample, answer: str) -> float:
+        """A uniform number in [0, 1) fixed by the seed and the pair the verifier would see."""
+        import hashlib
+
+        key = f"{self.seed}\x00{sample.problem}\x00{sample.ground_truth}\x00{answer}".encode()
+        return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2.0**64
+
+    def verdict(self, sample: Sample, answer: str | None) -> bool:
+        """The stated-quality verifier's verdict on a rule-negative ``answer``."""
+        from r1repro_tinyv import forms
+
+        extra = sample.extra or {}
+        kind, truth = extra.get("kind"), extra.get("truth")
+        truly = kind in forms.KINDS and isinstance(truth, dict) and forms.equivalent(kind, answer, truth)
+        return self.draw(sample, answer or "") < (self.recall if truly else self.false_positive)
+
+    def score_batch(self, samples: Sequence[Sample]) -> list[RewardResult]:
+        out = []
+        for s, r in zip(samples, self.rule(samples)):
+            rule_ok = bool(r.info.get("correct", r.score > 0.5))
+            info = {"rule_correct": float(rule_ok), "llm_called": float(not rule_ok), "llm_verdict": math.nan,
+                    "has_boxed": bool(r.info.get("has_boxed", "\\boxed" in (s.response or "")))}  # fmt: skip
+            ok = rule_ok
+            if not rule_ok:
+                extracted = r.info.get("extracted")
+                ok = self.verdict(s, None if extracted is None else str(extracted))
+                info["llm_verdict"] = float(ok)
+            info["correct"] = ok
+            out.append(RewardResult(float(ok), info))
+        self._stats["samples"] += len(samples)
+        self._stats["routed"] += sum(1 for x in out if x.info["llm_called"])
+        return out
+
+    def consume_stats(self) -> dict[str, float]:
+        n = max(1, self._stats["samples"])
+        out = {"llm_share": self._stats["routed"] / n, "llm_seconds": 0.0}
+        self._stats = {"samples": 0, "routed": 0}
+        return out

@@ -178,7 +178,7 @@ class Pair:
     ground_truth: str
     answer: str
     label: bool
-    origin: str  # "mined" (policy output) | "generated"
+    origin: str  # "mined" (policy output) | "generated" | "perturbed" (a damaged generated answer)
     kind: str = ""
     problem_id: str = ""
 
@@ -236,6 +236,45 @@ def generated_pairs(rows, rng: random.Random, per_row: int = 2) -> list[Pair]:
     return out
 
 
+def perturb(text: str, rng: random.Random) -> str:
+    """``text`` damaged the way a drifting tiny policy damages its answers: cut short, one
+    character dropped, doubled, or padded with a piece of itself. Mined pairs show these; a
+    verifier that never trained on them accepts many (issue 10: 33% of rule-negative wrong
+    answers accepted; General-Reasoner's tiny verifier fell from FP 0.3 to 0.10 with them)."""
+    if len(text) < 2:
+        return text + text
+    how = rng.choice(["cut", "drop", "double", "pad"])
+    if how == "cut":
+        return text[: rng.randrange(1, len(text))]
+    if how == "drop":
+        i = rng.randrange(len(text))
+        return text[:i] + text[i + 1 :]
+    if how == "double":
+        return text + rng.choice(["", " ", ", "]) + text
+    i = rng.randrange(len(text))
+    return text + rng.choice(["", " "]) + text[i : i + rng.randrange(1, 4)]
+
+
+def perturbed_pairs(rows, rng: random.Random, per_row: int = 2) -> list[Pair]:
+    """Damaged renderings (`perturb`) of the truth and of wrong answers, labelled by the oracle
+    on what the verifier is shown: mostly true negatives, plus the damages that keep the value
+    (a dropped space, a doubled list that parses to the same set)."""
+    out = []
+    for row in rows:
+        kind, truth = row.extra["kind"], row.extra["truth"]
+        kept = 0
+        for _ in range(per_row * 3):
+            if kept >= per_row:
+                break
+            value = truth if rng.random() < 0.7 else forms.corrupt(kind, truth, rng)
+            text = perturb(rng.choice(forms.FORMS[kind]).render(value), rng)
+            pair = rule_negative_pair(row, f"The answer is \\boxed{{{text}}}.", "perturbed")
+            if pair is not None:
+                out.append(pair)
+                kept += 1
+    return out
+
+
 def balance(pairs: list[Pair], rng: random.Random) -> list[Pair]:
     """Equal numbers of True and False pairs within each kind, so that the kind of a problem
     tells the verifier nothing. A kind whose rule-negatives are all truly wrong (no false
@@ -265,6 +304,7 @@ class TinyVConfig:
     mine_samples: int = 4  # responses per problem (temperature 1)
     generated_problems: int = 1500  # problems whose forms / wrong answers are generated
     generated_per_problem: int = 3
+    perturbed_per_problem: int = 2  # damaged answers (`perturb`) per generated problem; 0 = none
     holdout: float = 0.2  # share of problems held out for evaluation
     steps: int = 300
     batch_size: int = 32
@@ -275,7 +315,7 @@ class TinyVConfig:
     think: bool = True  # TinyV-1.5B-Think's format: reasoning, then "Answer: True/False"
     verdict_tokens: int = 48  # decoding budget of the verifier's reply
     max_new_tokens: int = 32  # policy response length while mining
-    version: int = 1
+    version: int = 2  # 2: perturbed (damaged) answers in the training pairs
 
 
 def mine_policy_pairs(policy_path: str, rows, cfg: TinyVConfig, template) -> list[Pair]:
@@ -315,11 +355,15 @@ def build_pairs(policy_path: str, dataset, template, cfg: TinyVConfig) -> tuple[
     gen_rows = dataset.load("verifier_gen", limit=cfg.generated_problems)
     pairs = mine_policy_pairs(policy_path, mine_rows, cfg, template)
     pairs += generated_pairs(gen_rows, rng, cfg.generated_per_problem)
+    if cfg.perturbed_per_problem:
+        pairs += perturbed_pairs(gen_rows, rng, cfg.perturbed_per_problem)
     ids = sorted({p.problem_id for p in pairs})
     rng.shuffle(ids)
     held = set(ids[: int(len(ids) * cfg.holdout)])
     train = balance([p for p in pairs if p.problem_id not in held], rng)
-    test = balance([p for p in pairs if p.problem_id in held], rng)
+    # held-out: mined and cleanly generated pairs only, so the accuracy stays comparable with
+    # version 1 (the damaged answers are a training aid, not what the policy is judged on)
+    test = balance([p for p in pairs if p.problem_id in held and p.origin != "perturbed"], rng)
     return train, test
 
 
@@ -407,7 +451,9 @@ def _shared_head_logits(model, prefix: list[int], rest: list[tuple[list[int], li
 # ========================================================================== evaluation
 def evaluate_verifier(judge, pairs: list[Pair], question_suffix: str = "", think: bool = False,
                       max_tokens: int = 8) -> dict[str, float]:  # fmt: skip
-    """Accuracy, FN recovery (recall on True) and TN preservation (specificity on False)."""
+    """Accuracy, FN recovery (recall on True), TN preservation (specificity on False), the
+    false-positive rate (1 - TN preservation) and ``items``: per pair, 1 if judged right
+    (ids ``<problem>:<index>``; the negatives' items give the false-positive rate's error)."""
     if not pairs:
         return {}
     replies = judge.complete([p.messages(question_suffix=question_suffix) for p in pairs], max_tokens=max_tokens,
@@ -415,11 +461,16 @@ def evaluate_verifier(judge, pairs: list[Pair], question_suffix: str = "", think
     said = [templates.parse_verdict(r, think=think) == 1 for r in replies]
     pos = [s for s, p in zip(said, pairs) if p.label]
     neg = [not s for s, p in zip(said, pairs) if not p.label]
+    items = {f"{p.problem_id}:{i}": float(s == p.label) for i, (s, p) in enumerate(zip(said, pairs))}
+    tn = sum(neg) / len(neg) if neg else float("nan")
     return {
         "n": float(len(pairs)),
-        "accuracy": sum(s == p.label for s, p in zip(said, pairs)) / len(pairs),
+        "accuracy": sum(items.values()) / len(pairs),
         "fn_recovery": sum(pos) / len(pos) if pos else float("nan"),
-        "tn_preservation": sum(neg) / len(neg) if neg else float("nan"),
+        "tn_preservation": tn,
+        "false_positive": 1.0 - tn,
+        "items": items,
+        "negative_items": [k for k, p in zip(items, pairs) if not p.label],
     }
 
 

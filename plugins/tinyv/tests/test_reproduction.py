@@ -99,6 +99,28 @@ def test_the_tiny_verifier_is_injected_into_the_arms_that_name_it():
     assert _with_verifier({"name": "tinyv.prime"}, "/cache/v") is None
 
 
+def test_each_seed_gets_its_verifier_and_its_own_stated_verifier_errors(tmp_path):
+    arms = {"rule": {"reward": {"name": "tinyv.prime"}},
+            "tinyv": {"reward": {"name": "tinyv.addon", "judge": {"model": "tinyv:tiny"}}},
+            "tinyv_stated": {"reward": {"name": "tinyv.stated_verifier", "recall": 0.9, "false_positive": 0.05}}}
+    run = _run(tmp_path, {"seeds": [0, 1], "arms": arms})  # fmt: skip
+    extra = TinyVReproduction.arm_rewards(run, {0: "/v0", 1: "/v1"})
+    assert extra[("tinyv", 1)]["reward"]["judge"]["model"] == "/v1" and ("rule", 0) not in extra
+    stated = [extra[("tinyv_stated", s)]["reward"] for s in (0, 1)]
+    assert [r["seed"] for r in stated] == [0, 1] and stated[0]["false_positive"] == 0.05
+
+
+def test_the_verifier_report_records_accuracy_and_false_positives_with_items(tmp_path):
+    run = _run(tmp_path, {"seeds": [0]})
+    items = {"p1:0": 1.0, "p1:1": 0.0, "p2:2": 1.0, "p2:3": 1.0}
+    report = {"heldout": {"n": 4, "accuracy": 0.75, "fn_recovery": 1.0, "tn_preservation": 0.5,
+                          "false_positive": 0.5, "items": items, "negative_items": ["p1:1", "p2:3"]}}  # fmt: skip
+    TinyVReproduction().verifier_report(run, report, seed=0)
+    assert run.measurements["verifier_false_positive"]["tinyv"][0] == 0.5
+    assert run.items_of("verifier_false_positive", "tinyv", 0) == {"p1:1": 1.0, "p2:3": 0.0}
+    assert run.items_of("verifier_heldout_accuracy", "tinyv", 0) == items
+
+
 def test_claims_file_is_consistent():
     meta, claims = load_claims(CLAIMS)
     ids = {c.id for c in claims}

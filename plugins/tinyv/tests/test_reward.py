@@ -223,3 +223,32 @@ def test_verl_custom_reward_function_path():
         "llm_verdict": 1.0,
         "has_boxed": 1.0,
     }
+
+
+def test_stated_quality_verifier_errs_at_its_rates_on_rule_negatives_only():
+    from r1repro_tinyv.data import MultiFormTask
+
+    rows = MultiFormTask(kinds=["fraction"]).generate(400, 3, "t")
+
+    def samples(form):
+        return [Sample(response=f"The answer is \\boxed{{{form(r.extra['truth'])}}}.", problem=r.problem,
+                       ground_truth=r.ground_truth, extra=r.extra) for r in rows]  # fmt: skip
+
+    exact = samples(lambda t: f"{t['num']}/{t['den']}")  # PRIME accepts: never sent to the verifier
+    ratio = samples(lambda t: f"{t['num']}:{t['den']}")  # equivalent, PRIME rejects (a false negative)
+    wrong = samples(lambda t: f"{t['den']}/{t['num']}")  # wrong, PRIME rejects
+    reward = build("reward", {"name": "tinyv.stated_verifier", "recall": 0.8, "false_positive": 0.1, "seed": 1})
+    assert all(x.score == 1.0 and x.info["llm_called"] == 0.0 for x in reward(exact))
+    assert reward.consume_stats()["llm_share"] == 0.0
+    recall = sum(x.score for x in reward(ratio)) / len(rows)
+    fp = sum(x.score for x in reward(wrong)) / len(rows)
+    assert 0.72 < recall < 0.88 and 0.05 < fp < 0.15
+    assert reward.consume_stats()["llm_share"] == 1.0
+    again = [x.score for x in reward(wrong)]
+    assert again == [x.score for x in reward(wrong)]  # the same pair gets the same verdict
+    other = build("reward", {"name": "tinyv.stated_verifier", "recall": 0.8, "false_positive": 0.1, "seed": 2})
+    assert again != [x.score for x in other(wrong)]  # another seed, other errors
+    perfect = build("reward", {"name": "tinyv.stated_verifier", "recall": 1.0, "false_positive": 0.0})
+    assert [x.score for x in perfect(ratio + wrong)] == [1.0] * len(rows) + [0.0] * len(rows)
+    with pytest.raises(Exception, match="recall must lie in"):
+        build("reward", {"name": "tinyv.stated_verifier", "recall": 1.5})

@@ -98,6 +98,27 @@ def test_generated_pairs_and_balance():
         assert pos == neg or pos == 0, (kind, pos, neg)
 
 
+def test_perturbed_pairs_are_damaged_answers_labelled_by_the_oracle():
+    rng = random.Random(0)
+    rows = MultiFormTask().generate(60, 2, "t")
+    pairs = V.perturbed_pairs(rows, rng, per_row=2)
+    assert pairs and all(p.origin == "perturbed" for p in pairs)
+    assert max(sum(p.problem_id == r.id for p in pairs) for r in rows) <= 2
+    for p in pairs:
+        row = next(r for r in rows if r.id == p.problem_id)
+        assert p.label == forms.equivalent(p.kind, p.answer, row.extra["truth"])
+    # damage mostly breaks the value: these are the false positives the tiny TinyV must learn to refuse
+    assert sum(not p.label for p in pairs) > len(pairs) / 2
+
+
+def test_damaged_answers_train_but_are_not_in_the_held_out_pairs(monkeypatch):
+    monkeypatch.setattr(V, "mine_policy_pairs", lambda *a, **k: [])
+    cfg = V.TinyVConfig(generated_problems=60, mine_problems=0, perturbed_per_problem=2, holdout=0.3)
+    train, test = V.build_pairs("unused", MultiFormTask(), None, cfg)
+    assert any(p.origin == "perturbed" for p in train)
+    assert test and all(p.origin != "perturbed" for p in test)
+
+
 def test_train_and_evaluate_a_tiny_verifier(tmp_path):
     rows = MultiFormTask(kinds=["fraction"]).generate(12, 2, "t")
     pairs = V.balance(V.generated_pairs(rows, random.Random(1), per_row=2), random.Random(1))
@@ -107,6 +128,9 @@ def test_train_and_evaluate_a_tiny_verifier(tmp_path):
     judge = V.SharedPrefixJudge(model=str(out), batch_size=8)
     report = V.evaluate_verifier(judge, pairs[:6], think=True, max_tokens=6)
     assert report["n"] == 6 and 0.0 <= report["accuracy"] <= 1.0
+    assert len(report["items"]) == 6 and report["accuracy"] == sum(report["items"].values()) / 6
+    neg = [report["items"][k] for k in report["negative_items"]]
+    assert report["false_positive"] == pytest.approx(1 - sum(neg) / len(neg))
 
 
 def test_tinyv_tiny_resolution_honours_the_environment(monkeypatch):
