@@ -211,6 +211,12 @@ def forward_logits(model, batch: dict[str, Any], idx) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------ SFT
+VL_SFT_THREADS = 1
+"""CPU threads of every VL warm start (pinned, like `r1repro.models.sft.SFT_THREADS`, so a cached
+warm start is the same bits in every process). One, not two: measured on the shared 2-core
+machine, a tiny-VLM SFT step took 0.7-1.0 s on one thread and 4.4-4.8 s on two (oversubscribed)."""
+
+
 def train_sft_vl(base: str, examples: Sequence[tuple[list[dict], str, list[Any]]], out: Path, steps: int,
                  batch_size: int = 16, lr: float = 3e-3, warmup_steps: int = 20, seed: int = 0,
                  max_response_length: int = 256, quiet: bool = False) -> Path:  # fmt: skip
@@ -219,7 +225,7 @@ def train_sft_vl(base: str, examples: Sequence[tuple[list[dict], str, list[Any]]
     from r1repro.models.tiny import load_policy, save_model_dir
     from r1repro.progress import bar as progress_bar
 
-    with fixed_threads():
+    with fixed_threads(VL_SFT_THREADS):
         torch.manual_seed(seed)
         model, tok = load_policy(base)
         model.train()
