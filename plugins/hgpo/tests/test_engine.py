@@ -61,7 +61,7 @@ def test_two_hgpo_steps_and_the_hacc_protocol(tmp_path, monkeypatch):
         assert abs(np.mean(list(items[f"hacc_{d}"].values())) - m[f"hacc_{d}"]) < 1e-9
 
 
-def test_reproduction_configs_compose():
+def test_reproduction_configs_compose(tmp_path):
     from r1repro.repro.claims import load_claims
     from r1repro.repro.run import compose_config
 
@@ -69,6 +69,12 @@ def test_reproduction_configs_compose():
     assert list(cfg.arms) == ["hft", "hgpo", "hgpo_delta0", "grpo"] and len(cfg.seeds) >= 3
     assert cfg.arms.hgpo_delta0.reward.delta == 0.0  # the δ = 0 control: only the margin differs from hgpo
     assert cfg.arms.hgpo_delta0.algorithm == cfg.arms.hgpo.algorithm
+    from r1repro.registry import get_registry
+    from r1repro.repro.run import ReproRun
+
+    run = ReproRun("hgpo", "cpu", cfg, tmp_path, None, get_registry(), quiet=True)
+    built = {a: get_registry().build("reward", run.engine_config(a, 0).reward) for a in ("hgpo", "hgpo_delta0")}
+    assert built["hgpo"].delta == pytest.approx(0.2) and built["hgpo_delta0"].delta == 0.0
     assert cfg.arms.hft.trainer.total_steps == 0
     assert cfg.engine.actor.clip_ratio == 0.5 and cfg.engine.actor.kl_loss_coef == 0.001
     assert cfg.engine.rollout.n == 4 and cfg.engine.algorithm.adv_estimator == "hgpo"
