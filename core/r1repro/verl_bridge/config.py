@@ -72,6 +72,10 @@ def validate(cfg) -> list[str]:
 
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     _check_rollout_world(cfg)
+    if need_critic(cfg) and "model" in (cfg.get("critic") or {}):
+        # the critic's HFModelConfig fetches the model's config from the hub; its path is
+        # checked when verl starts, the critic's own settings are checked here
+        cfg.critic.model = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
