@@ -36,7 +36,20 @@ def evaluate_policy(run, arm: str, seed: int, model_path: str, out_name: str) ->
     eng = LocalEngine(cfg, quiet=True).setup()
     trajs, samples = eng.generate_samples(eng.eval_rows, 1, step=10**8, temperature=0.0, evaluation=True)
     results = eng.eval_reward(samples)
-    return grounding_metrics([t.row.extra.get("area_ratio", 0.0) for t in trajs], results)
+    areas = [t.row.extra.get("area_ratio", 0.0) for t in trajs]
+    return grounding_metrics(areas, results), grounding_items([t.row.id for t in trajs], areas, results)
+
+
+def grounding_items(ids: list[str], area_ratios: list[float], results) -> dict[str, dict[str, float]]:
+    """Per-prompt values of the averaged metrics (their evaluation-sampling error)."""
+    cut = statistics.median(area_ratios)
+    hits = {i: float(r.info.get("hit", 0.0)) for i, r in zip(ids, results)}
+    return {
+        "hit@all": hits,
+        "hit@small": {i: h for (i, h), a in zip(hits.items(), area_ratios) if a <= cut},
+        "hit@large": {i: h for (i, h), a in zip(hits.items(), area_ratios) if a > cut},
+        "iou": {i: float(r.info.get("iou", 0.0)) for i, r in zip(ids, results)},
+    }
 
 
 def grounding_metrics(area_ratios: list[float], results) -> dict[str, float]:
@@ -69,18 +82,18 @@ class GuiG1Reproduction(Reproduction):
         first = run.engine_config(run.arms[0], run.seeds[0])
         if first.model.sft.enabled:
             path = warm_start(first.model, first.model.sft, first.data, run.registry, quiet=True)
-            m = evaluate_policy(run, run.arms[0], run.seeds[0], path, "warm_start")
+            m, items = evaluate_policy(run, run.arms[0], run.seeds[0], path, "warm_start")
             for k, v in m.items():
-                run.record(k, "warm_start", run.seeds[0], v)
+                run.record(k, "warm_start", run.seeds[0], v, items=items.get(k))
             rows.append(["warm start"] + [f"{m[k]:.3f}" for k in REPORTED])
         for arm in run.arms:
             for seed in run.seeds:
                 final = Path(run.out_dir) / "arms" / arm / f"seed{seed}" / "final_model"
                 if not final.exists():
                     continue
-                m = evaluate_policy(run, arm, seed, str(final), f"{arm}-seed{seed}")
+                m, items = evaluate_policy(run, arm, seed, str(final), f"{arm}-seed{seed}")
                 for k, v in m.items():
-                    run.record(k, arm, seed, v)
+                    run.record(k, arm, seed, v, items=items.get(k))
                 rows.append([f"{arm} (seed {seed})"] + [f"{m[k]:.3f}" for k in REPORTED])
         run.table("Grounding on the test screenshots (greedy; full reward)", ["policy", *REPORTED], rows)
         run.plot("eval/hit", title="held-out hit (greedy)", ylabel="centre in box")

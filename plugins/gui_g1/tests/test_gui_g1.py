@@ -209,3 +209,17 @@ def test_score_cli_reads_images_from_paths_and_base64(tmp_path):
                  "--output", str(out)]) == 0  # fmt: skip
     scores = [json.loads(x)["score"] for x in out.read_text().splitlines()]
     assert scores == [pytest.approx(1.375), pytest.approx(1.375)]  # the box term needs W, H: from the image
+
+
+def test_grounding_items_are_the_per_prompt_values_of_the_means():
+    from r1repro_gui_g1.reproduction import grounding_items, grounding_metrics
+
+    from r1repro.types import RewardResult
+
+    res = [RewardResult(1.0, {"hit": 1.0, "iou": 0.5}), RewardResult(0.0, {"hit": 0.0, "iou": 0.0}),
+           RewardResult(1.0, {"hit": 1.0, "iou": 1.0})]  # fmt: skip
+    areas = [0.01, 0.02, 0.05]
+    items, m = grounding_items(["a", "b", "c"], areas, res), grounding_metrics(areas, res)
+    for k in ("hit@all", "hit@small", "hit@large", "iou"):
+        assert sum(items[k].values()) / len(items[k]) == pytest.approx(m[k])
+    assert set(items["hit@small"]) == {"a", "b"}
