@@ -20,6 +20,8 @@ def test_two_grpo_steps_with_gui_g1_objective(tmp_path, monkeypatch):
         seen.append(None if side_info is None else list(side_info.get("rate", [])))
         return real(*a, side_info=side_info, **k)
 
+    spy.r1repro_side_info = True  # as @estimator(side_info=True) marks the real one
+
     cfg = make_config({
         "model": {"path": "tiny-vl:nano"},
         "data": {"dataset": "gui_g1.synthetic", "template": "gui_g1.fast", "max_prompt_length": 256},
