@@ -31,8 +31,9 @@ def train_config(cfg: Any, arm: str) -> Any:
 
 def _job(arm: str, seed: int, cfg: Any, out_dir: str, frames_dir: str | None) -> tuple[list, list]:
     """One arm and seed in a worker process (one torch thread: the workers share the cores)."""
-    import torch
     from pathlib import Path
+
+    import torch
 
     from r1repro_hcrmp.trainer import Trainer
 

@@ -23,8 +23,17 @@ import torch
 
 from r1repro_hcrmp.agent import CRITICS, BetaActor, MultiCritic, gae, ppo_update, weighted_advantage
 from r1repro_hcrmp.env import DrivingEnv
-from r1repro_hcrmp.hints import (HINT_DIM, META_ACTIONS, Hint, KnowledgeBase, LLMHintProvider, RuleHintProvider,
-                                 SemanticCache, anchor, scene_features)  # fmt: skip
+from r1repro_hcrmp.hints import (
+    HINT_DIM,
+    META_ACTIONS,
+    Hint,
+    KnowledgeBase,
+    LLMHintProvider,
+    RuleHintProvider,
+    SemanticCache,
+    anchor,
+    scene_features,
+)
 
 ARMS = ("plain", "llm_dominated", "hcrmp", "hcrmp_no_anchor")
 TOPOLOGY = {"highway-v0": 0.0, "intersection-v0": 1.0}

@@ -10,11 +10,18 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import numpy as np
 import pytest
 import torch
-
 from r1repro_hcrmp import hints
 from r1repro_hcrmp.agent import BetaActor, gae, weighted_advantage
-from r1repro_hcrmp.hints import (HALLUCINATION_RATE, Hint, KnowledgeBase, LLMHintProvider, RuleHintProvider,
-                                 SemanticCache, anchor, parse_hint)  # fmt: skip
+from r1repro_hcrmp.hints import (
+    HALLUCINATION_RATE,
+    Hint,
+    KnowledgeBase,
+    LLMHintProvider,
+    RuleHintProvider,
+    SemanticCache,
+    anchor,
+    parse_hint,
+)
 
 KIN_CLEAR = np.array([[1, 0.5, 0.0, 0.3, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=np.float32)
 KIN_DANGER = np.array([[1, 0.5, 0.0, 0.3, 0], [1, 0.05, 0.0, -0.2, 0], [1, -0.1, 0.2, 0.0, 0]], dtype=np.float32)
