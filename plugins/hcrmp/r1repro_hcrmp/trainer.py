@@ -62,6 +62,9 @@ class TrainConfig:
     anchor_tau: float = 0.3
     anchor_beta: float = 0.5
     eval_episodes: int = 5
+    eval_greedy: bool = False
+    """Evaluate the Beta mean (True) or sample, seeded per episode (False: a barely trained policy's
+    mean action repeats the same outcome in every episode, which tells nothing about its success rate)."""
     save_every: int = 5
     render: bool = True
     """rgb_array render mode (frames are drawn only when asked for)."""
@@ -242,17 +245,19 @@ class Trainer:
 
     # ------------------------------------------------------------ evaluation
     def evaluate(self, frames_dir: Path | None = None, frame_steps: int = 6) -> list[dict[str, float]]:
-        """Greedy policy on held-out seeds (1_000_000 + i): success, collision, LLM calls per episode."""
+        """The policy on held-out scenario seeds (1_000_000 + i; sampled actions seeded the same way unless
+        ``eval_greedy``): success, collision, LLM calls per episode."""
         ag, out_eps = self.agent, []
         for i in range(self.cfg.eval_episodes):
             obs, kin = self._new_episode(eval_seed=1_000_000 + i)
+            torch.manual_seed(1_000_000 + i)
             calls0, steps, crashed, hallu, served = ag.cache.calls, 0, False, 0, 0
             while True:
                 s, _, hint = ag.observe(obs, kin)
                 served += hint is not None
                 hallu += bool(hint is not None and hint.hallucinated)
                 with torch.no_grad():
-                    a = ag.actor.act(torch.as_tensor(s)[None], greedy=True)[0].numpy()
+                    a = ag.actor.act(torch.as_tensor(s)[None], greedy=self.cfg.eval_greedy)[0].numpy()
                 out = self.env.step(ag.executed(a, hint))
                 if frames_dir is not None and i == 0 and steps < frame_steps:
                     save_frame(self.env, frames_dir / f"{self.arm}_step{steps:02d}.png")
