@@ -23,6 +23,7 @@ FEATURES = ("presence", "x", "y", "vx", "vy")
 class StepOut:
     obs: np.ndarray
     crashed: bool
+    offroad: bool
     speed: float
     done: bool
     truncated: bool
@@ -38,7 +39,7 @@ class DrivingEnv:
     name = "hcrmp.driving"
 
     def __init__(self, scenario: str = "highway-v0", vehicles: int = 5, duration: int = 20,
-                 traffic: int = 20, render: bool = False) -> None:  # fmt: skip
+                 traffic: int = 20, render: bool = False, steering_range: float = 0.02) -> None:  # fmt: skip
         if scenario in UNSUPPORTED:
             raise ValueError(f"{scenario}: {UNSUPPORTED[scenario]}")
         if scenario not in SCENARIOS:
@@ -49,9 +50,15 @@ class DrivingEnv:
         config: dict[str, Any] = {
             "observation": {"type": "Kinematics", "vehicles_count": vehicles, "features": list(FEATURES),
                             "absolute": False, "normalize": True, "clip": True},
-            "action": {"type": "ContinuousAction", "longitudinal": True, "lateral": True},
+            # steer in [-1, 1] maps to +-steering_range rad [unverified]; highway-env's default +-pi/4 at
+            # one decision per second leaves the road from any lane within one step at |steer| >= 0.05
+            "action": {"type": "ContinuousAction", "longitudinal": True, "lateral": True,
+                       "steering_range": [-steering_range, steering_range]},
             "duration": duration,
             "policy_frequency": 1,
+            # leaving the road ends the episode as a failure: otherwise steering off the road is a
+            # collision-free "success" (off-road vehicles never collide in highway-env)
+            "offroad_terminal": True,
         }  # fmt: skip
         if scenario == "highway-v0":
             config.update({"vehicles_count": traffic, "lanes_count": 3})
@@ -71,7 +78,8 @@ class DrivingEnv:
         obs, _, terminated, truncated, info = self.env.step(a)
         self.last_kin = np.asarray(obs, dtype=np.float32)
         crashed = bool(info.get("crashed", False))
-        return StepOut(self.last_kin.reshape(-1), crashed, float(info.get("speed", 0.0)),
+        offroad = not bool(getattr(self.env.unwrapped.vehicle, "on_road", True))
+        return StepOut(self.last_kin.reshape(-1), crashed, offroad, float(info.get("speed", 0.0)),
                        bool(terminated or truncated), bool(truncated and not terminated))  # fmt: skip
 
     def render(self) -> np.ndarray | None:

@@ -124,10 +124,10 @@ class Agent:
 
 
 def critic_rewards(out, action: np.ndarray, prev: np.ndarray, speed_range: tuple[float, float]) -> np.ndarray:
-    """Per-critic rewards [unverified shaping]: safety -1 on a crash; efficiency the speed scaled to
+    """Per-critic rewards [unverified shaping]: safety -1 on a crash or leaving the road; efficiency the speed scaled to
     highway-env's reward_speed_range; comfort minus a quarter of the squared action change."""
     lo, hi = speed_range
-    return np.array([-1.0 if out.crashed else 0.0, float(np.clip((out.speed - lo) / (hi - lo), 0, 1)),
+    return np.array([-1.0 if (out.crashed or out.offroad) else 0.0, float(np.clip((out.speed - lo) / (hi - lo), 0, 1)),
                      -0.25 * float(((action - prev) ** 2).sum())], dtype=np.float32)  # fmt: skip
 
 
@@ -199,7 +199,7 @@ class Trainer:
             buf["next_obs"].append(ns if ns is not None else s)
             if out.done:
                 self.episode += 1
-                ep_stats.append({"success": float(not out.crashed), "collision": float(out.crashed),
+                ep_stats.append({"success": float(not (out.crashed or out.offroad)), "collision": float(out.crashed),
                                  "return": ep_ret, "steps": ep_steps})  # fmt: skip
                 ep_ret, ep_steps = 0.0, 0
                 obs, kin = self._new_episode()
@@ -262,11 +262,12 @@ class Trainer:
                 if frames_dir is not None and i == 0 and steps < frame_steps:
                     save_frame(self.env, frames_dir / f"{self.arm}_step{steps:02d}.png")
                 steps += 1
-                crashed = out.crashed
+                crashed, offroad = out.crashed, out.offroad
                 obs, kin = out.obs, self.env.last_kin
                 if out.done:
                     break
-            out_eps.append({"success": float(not crashed), "collision": float(crashed), "steps": steps,
+            out_eps.append({"success": float(not (crashed or offroad)), "collision": float(crashed),
+                            "offroad": float(offroad), "steps": steps,
                             "llm_calls": float(ag.cache.calls - calls0),
                             "hallucinated_served": hallu / max(1, served)})  # fmt: skip
         (self.out / "eval.json").write_text(json.dumps(out_eps))
