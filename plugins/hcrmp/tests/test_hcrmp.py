@@ -181,6 +181,12 @@ def test_env_is_seeded_and_merge_fails_with_one_clear_line():
     assert a.shape == (env.obs_dim,)
     out = env.step(np.array([2.0, 0.0]))  # clipped into [-1, 1]
     assert out.obs.shape == a.shape
+    env.reset(4)
+    for _ in range(5):  # full steer: the ego leaves the road, which ends the episode as a failure
+        out = env.step(np.array([0.0, 1.0]))
+        if out.done:
+            break
+    assert out.done and out.offroad and not out.crashed
     with pytest.raises(ValueError, match="merge-v0"):
         DrivingEnv("merge-v0")
 
