@@ -38,7 +38,8 @@ def test_template_renders_and_round_trips(name):
     assert isinstance(messages, list) and messages and all({"role", "content"} <= set(m) for m in messages)
     assert any("What is 6 times 7?" in m["content"] for m in messages)
     assert messages[-1]["role"] == "user"
-    for answer, think in [("42", "6 * 7 = 42"), ("\\frac{1}{2}", None), ("(1, 2)", "pairs")]:
+    answers = list(tpl.example_answers)
+    for answer, think in zip(answers, ["6 * 7 = 42", None, "pairs"] * len(answers)):
         text = tpl.format_response(answer=answer, think=think)
         parsed = tpl.parse(text)
         assert parsed.answer is not None and parsed.answer.strip() == answer, (text, parsed)

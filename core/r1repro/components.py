@@ -310,6 +310,9 @@ class Template:
     user_format: str = "{problem}"
     response_prefix: str = ""
     """Text the assistant response is forced to start with (part of the response)."""
+    example_answers: ClassVar[tuple[str, ...]] = ("42", "\\frac{1}{2}", "(1, 2)")
+    """Answers in this template's own answer format, for the round-trip contract test (a
+    grounding template's answers are boxes, not numbers)."""
 
     def render(self, row: Row | str) -> list[Message]:
         problem = row.problem if isinstance(row, Row) else str(row)

@@ -35,12 +35,14 @@ class FastTemplate(Template):
     description = "GUI-G1 fast thinking: image + grounding instruction, JSON bbox answer, no <think>"
     user_format = IMAGE_PLACEHOLDER + QUESTION_TEMPLATE
 
+    example_answers = ("[10.0, 20.0, 30.0, 40.0]", "[0.0, 0.0, 1.0, 1.0]", "[5.5, 6.0, 7.25, 8.0]")
+
     def parse(self, response: str) -> ParsedResponse:
         box = parse_bbox(response)
         return ParsedResponse(answer=None if box is None else json.dumps(box), format_ok=box is not None)
 
     def format_response(self, answer: str, think: str | None = None) -> str:
-        return answer
+        return as_official_json(answer)
 
 
 class ThinkingTemplate(FastTemplate):
@@ -59,4 +61,16 @@ class ThinkingTemplate(FastTemplate):
                               format_ok=box is not None and "</think>" in text)  # fmt: skip
 
     def format_response(self, answer: str, think: str | None = None) -> str:
-        return f"<think>{think or ''}</think>{answer}"
+        return f"<think>{think or ''}</think>{as_official_json(answer)}"
+
+
+def as_official_json(answer: str) -> str:
+    """A box written as the answer the official parser reads (``[{"bbox_2d": [x1, y1, x2, y2]}]``);
+    any other text is returned unchanged."""
+    try:
+        box = json.loads(answer)
+    except (TypeError, ValueError):
+        return answer
+    if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):
+        return json.dumps([{"bbox_2d": box}])
+    return answer
