@@ -108,6 +108,7 @@ def test_a_reward_option_rejected_with_value_error_is_one_line(tmp_path, capsys)
         ("engine.trainer.no_such_key=1", ["no_such_key"]),
         ("seeds=[0", ["bad override"]),
         ("engine.trainer.total_steps==", ["bad override"]),
+        ("seedz=[0]", ["unknown key 'seedz'", "+seedz=[0]"]),
     ],
 )
 def test_bad_reproduce_overrides_are_one_line_and_create_nothing(

@@ -349,6 +349,9 @@ def run_jobs(
 
 # ----------------------------------------------------------------- entry point
 RUNNER_DEFAULTS = {"workers": 0, "seeds": PROFILE_SEEDS["quick"], "profile": "quick", "seed_pipeline": True}
+RUNNER_KEYS = (*RUNNER_DEFAULTS, "profiles")
+"""Top-level keys every reproduction accepts; any other key an override names must exist in its
+config (a typo such as ``seedz=[0]`` is an error, not a new key)."""
 
 
 def profile_seeds(cfg: Any, profile: str, explicit: bool) -> list[int]:
@@ -385,6 +388,9 @@ def compose_config(config_dir: Path, scale: str, overrides: list[str], profile: 
             key = ov.split("=", 1)[0]
             if "=" in ov and not key.startswith(("+", "~")) and OmegaConf.select(base, key) is None \
                     and key.split(".")[0] not in base:  # fmt: skip
+                if key.split(".")[0] not in RUNNER_KEYS:
+                    raise ValueError(f"unknown key '{key}' (this reproduction's config has no "
+                                     f"'{key.split('.')[0]}'; write '+{ov}' to add a new key on purpose)")  # fmt: skip
                 ov = "+" + ov
             fixed.append(ov)
         cfg = compose(config_name="config", overrides=[f"scale={scale}", *fixed])
