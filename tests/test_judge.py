@@ -1,10 +1,7 @@
 """The LLM-judge client: stub, local transformers model, OpenAI-compatible server (on loopback)."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 from r1repro.judge import OpenAIJudge, build_judge
+from r1repro.testing import loopback_json_server
 
 
 def test_stub_judge_and_stats():
@@ -26,39 +23,24 @@ def test_transformers_judge_fast_path_gives_the_same_greedy_replies():
     assert fast.complete(prompts, max_tokens=6) == slow.complete(prompts, max_tokens=6)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    calls = 0
-
-    def do_POST(self):  # noqa: N802
-        type(self).calls += 1
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if type(self).calls == 1:  # first request fails: the client must retry
-            self.send_response(500)
-            self.end_headers()
-            return
-        if self.path.endswith("/chat/completions"):
+def _openai_reply(calls: list[str]):
+    def reply(path: str, body: dict):
+        calls.append(path)
+        if len(calls) == 1:  # first request fails: the client must retry
+            return 500, None
+        if path.endswith("/chat/completions"):
             text = "True" if "7" in body["messages"][-1]["content"] else "False"
-            payload = {"choices": [{"message": {"content": text}}]}
-        else:
-            payload = {"choices": [{"text": "raw:" + body["prompt"][:5]}]}
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+            return 200, {"choices": [{"message": {"content": text}}]}
+        return 200, {"choices": [{"text": "raw:" + body["prompt"][:5]}]}
 
-    def log_message(self, *a):
-        pass
+    return reply
 
 
 def test_openai_judge_against_a_loopback_server_with_retry_and_failures():
-    server = HTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with loopback_json_server(_openai_reply([])) as url:
         j = OpenAIJudge(
             model="m",
-            base_url=f"http://127.0.0.1:{server.server_port}/v1",
+            base_url=f"{url}/v1",
             max_retries=2,
             concurrency=1,
             timeout_s=5,
@@ -70,5 +52,3 @@ def test_openai_judge_against_a_loopback_server_with_retry_and_failures():
         dead = OpenAIJudge(model="m", base_url="http://127.0.0.1:9/v1", max_retries=1, timeout_s=1)
         assert dead.complete([[{"role": "user", "content": "x"}]]) == [""]  # never raises
         assert dead.stats.failures == 1
-    finally:
-        server.shutdown()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from r1repro.components import Reward
 from r1repro.types import Row, Sample
@@ -174,3 +176,35 @@ class RaisingReward(Reward):
         if sample.response == "boom":
             raise ValueError("boom in a worker")
         return 1.0
+
+
+@contextmanager
+def loopback_json_server(reply: Callable[[str, dict], tuple[int, Any]]) -> Iterator[str]:
+    """A JSON HTTP server on 127.0.0.1 for the duration of a ``with`` block (tests of clients of
+    OpenAI-compatible endpoints): ``reply(path, body)`` returns ``(status, payload)`` for each
+    POST. Yields the base URL ``http://127.0.0.1:<port>``."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's method name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            status, payload = reply(self.path, body)
+            data = json.dumps(payload).encode() if payload is not None else b""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import numpy as np
 import pytest
@@ -22,6 +20,8 @@ from r1repro_hcrmp.hints import (
     anchor,
     parse_hint,
 )
+
+from r1repro.testing import loopback_json_server
 
 KIN_CLEAR = np.array([[1, 0.5, 0.0, 0.3, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=np.float32)
 KIN_DANGER = np.array([[1, 0.5, 0.0, 0.3, 0], [1, 0.05, 0.0, -0.2, 0], [1, -0.1, 0.2, 0.0, 0]], dtype=np.float32)
@@ -136,37 +136,22 @@ def test_parse_hint_rejects_malformed_replies():
 
 
 # ----------------------------------------------------------------- LLM back-end (stub OpenAI server)
-class _Stub(BaseHTTPRequestHandler):
-    requests: list = []
-
-    def do_POST(self):  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _Stub.requests.append(body)
-        content = json.dumps({"scenario": [0, 0.4, 0.1, 0.8], "directions": ["front", "left"],
-                              "weights": [0.6, 0.3, 0.1], "action": "brake"})  # fmt: skip
-        data = json.dumps({"choices": [{"message": {"content": content}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *a):
-        pass
-
-
 def test_llm_provider_through_the_judge_against_a_local_openai_stub():
-    server = HTTPServer(("127.0.0.1", 0), _Stub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        prov = LLMHintProvider({"backend": "openai", "model": "stub", "base_url": url, "timeout_s": 5, "max_retries": 0})
+    requests: list[dict] = []
+    hint = json.dumps({"scenario": [0, 0.4, 0.1, 0.8], "directions": ["front", "left"],
+                       "weights": [0.6, 0.3, 0.1], "action": "brake"})  # fmt: skip
+
+    def reply(path: str, body: dict):
+        requests.append(body)
+        return 200, {"choices": [{"message": {"content": hint}}]}
+
+    with loopback_json_server(reply) as url:
+        prov = LLMHintProvider({"backend": "openai", "model": "stub", "base_url": f"{url}/v1", "timeout_s": 5,
+                                "max_retries": 0})  # fmt: skip
         cache = SemanticCache(prov, k=5, latency=0)
         got = [cache.get(KIN_DANGER) for _ in range(10)]
-    finally:
-        server.shutdown()
-    assert len(_Stub.requests) == 2 == cache.calls  # bounded: one request per cache period
-    assert "car1" in _Stub.requests[0]["messages"][0]["content"]
+    assert len(requests) == 2 == cache.calls  # bounded: one request per cache period
+    assert "car1" in requests[0]["messages"][0]["content"]
     np.testing.assert_allclose(got[-1].weights, [0.6, 0.3, 0.1], atol=1e-6)
     assert got[0].action == "brake" and got[0].directions.tolist() == [1, 0, 1, 0]
 
