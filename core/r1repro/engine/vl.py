@@ -192,7 +192,10 @@ def collate_vision(batch: dict[str, Any], trajs: Sequence[Trajectory], model) ->
     by_row: dict[int, ProcessedImages | None] = {}
     per_row = []
     for t in trajs:
-        key = id(t.row)
+        # a multi-turn rollout whose tools returned images has its own list (Trajectory.images)
+        base = list(t.row.images or [])
+        own = t.images is not None and (len(t.images) != len(base) or any(a is not b for a, b in zip(t.images, base)))
+        key = id(t) if own else id(t.row)
         if key not in by_row:
             imgs = list(t.images or t.row.images or [])
             by_row[key] = proc(imgs) if imgs else None
