@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import types
 
 import pytest
@@ -122,14 +121,13 @@ def test_processor_without_torchvision_agrees_with_smart_resize():
 
 # ------------------------------------------------------------------------------------- tiny VLMs
 @pytest.mark.parametrize("spec", ["tiny-vl:nano", "tiny-qwen2vl:nano"])
-def test_tiny_vlm_generates_and_takes_a_policy_gradient_step_fast(spec):
+def test_tiny_vlm_generates_and_takes_a_policy_gradient_step(spec):
     from r1repro.engine.vl import encode_prompt, generate_vl, model_inputs, processor_of
     from r1repro.models.tiny import count_parameters, load_policy
 
     model, tok = load_policy(spec)
     assert 150_000 < count_parameters(model) < 300_000
     proc = processor_of(model)
-    t0 = time.perf_counter()
     prompts, processed = zip(*[encode_prompt(tok, proc, [{"role": "user", "content": "Colour?"}], [square(c, s)])
                                for c, s in (("red", (60, 44)), ("blue", (120, 90)))])  # fmt: skip
     g = torch.Generator().manual_seed(0)
@@ -150,7 +148,6 @@ def test_tiny_vlm_generates_and_takes_a_policy_gradient_step_fast(spec):
     assert (
         model.model.visual.patch_embed.proj.weight.grad.abs().sum() > 0
     )  # gradient reaches the vision tower
-    assert time.perf_counter() - t0 < 5.0
 
 
 def test_mm_token_type_ids_are_required_with_image_grid():
