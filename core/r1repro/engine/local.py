@@ -163,7 +163,7 @@ class LocalEngine:
         start = self._resume() if cfg.trainer.resume else 0
         t_start = time.time()
         if start == 0 and self.eval_rows:
-            self.metrics.write(0, self.evaluate())
+            self.metrics.write(0, self.timed_evaluate())
             self.metrics.write_items(0, self.last_eval_items)
         steps = range(start + 1, cfg.trainer.total_steps + 1)
         bar = _progress(steps, disable=self.quiet or not cfg.trainer.progress, desc=str(self.out_dir.name))
@@ -175,7 +175,7 @@ class LocalEngine:
             metrics = self.train_step(step)
             due = cfg.eval.every and step % cfg.eval.every == 0
             if self.eval_rows and (due or step == cfg.trainer.total_steps):
-                last_eval = self.evaluate()
+                last_eval = self.timed_evaluate()
                 metrics.update(last_eval)
                 self.metrics.write_items(step, self.last_eval_items)
             self.metrics.write(step, metrics)
@@ -402,6 +402,13 @@ class LocalEngine:
         return {k: float(np.mean(v)) for k, v in stats.items()}
 
     # =================================================================== evaluation
+    def timed_evaluate(self) -> dict[str, float]:
+        """`evaluate` on the eval rows, plus ``timing/eval`` (its seconds, generation and scoring):
+        a run's metrics then say how much of its time went to evaluation, not only to steps."""
+        t0 = time.perf_counter()
+        out = self.evaluate()
+        return {**out, "timing/eval": time.perf_counter() - t0} if out else out
+
     def evaluate(
         self, rows: Sequence[Row] | None = None, reward=None, prefix: str = "eval"
     ) -> dict[str, float]:

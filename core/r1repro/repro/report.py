@@ -74,6 +74,20 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def timing_line(timing: dict[str, float], wall_time_s: float) -> str:
+    """One report line on where the run's time went (`r1repro.repro.run.PHASES`)."""
+    from r1repro.repro.run import timing_summary
+
+    t = timing_summary(timing or {}, wall_time_s)
+    worker = t["rl_s"] + t["eval_s"]
+    shares = (f" (worker time {t['rl_s'] / 60:.1f} min RL steps, of which judges {t['judge_s'] / 60:.1f}, "
+              f"{t['eval_s'] / 60:.1f} min evaluation: {t['eval_s'] / worker:.0%} evaluation)") if worker else ""  # fmt: skip
+    return (
+        f"- where the time went (wall): SFT warm starts {t['sft_s'] / 60:.1f} min, arms × seeds "
+        f"{t['arms_s'] / 60:.1f} min{shares}, the rest {t['other_s'] / 60:.1f} min"
+    )
+
+
 def write_report(run, judgements, wall_time_s: float) -> Path:
     from r1repro.repro.run import as_container, environment_facts
 
@@ -92,6 +106,7 @@ def write_report(run, judgements, wall_time_s: float) -> Path:
         + (" + CUDA" if env.get("cuda") else "")
         + f"; r1repro {env.get('r1repro', '?')}, verl {env.get('verl', '?')}, torch {env.get('torch', '?')}"
         + (f", commit {env['git_commit']}" if env.get("git_commit") else ""),
+        timing_line(getattr(run, "timing", {}), wall_time_s),
         f"- date: {time.strftime('%Y-%m-%d %H:%M')}",
         f"- pre-registration: sha256 of claims.yaml `{(run.hashes.get('claims_sha256') or '—')[:16]}`, "
         f"of the composed config `{(run.hashes.get('config_sha256') or '—')[:16]}`",

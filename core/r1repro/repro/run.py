@@ -77,6 +77,8 @@ class ReproRun:
     quiet: bool = False
     hashes: dict[str, Any] = field(default_factory=dict)
     protocols: dict[str, str] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Where the run's time went (`PHASES`), summed over every `train_arms` call."""
 
     # ----------------------------------------------------------------- recording
     def record(self, metric: str, arm: str, seed: int, value: float, items: Any = None) -> None:
@@ -184,11 +186,12 @@ class ReproRun:
         jobs = [
             (a, s, self.engine_config(a, s, extra.get((a, s), extra.get(a)))) for a in arms for s in seeds
         ]
-        results = run_jobs(
-            jobs, workers=int(self.cfg.get("workers", 0) or 0), registry=self.registry, log=self.log
-        )
+        workers = int(self.cfg.get("workers", 0) or 0)
+        results = run_jobs(jobs, workers=workers, registry=self.registry, log=self.log, timing=self.timing)
         out = {}
         for (arm, seed, cfg), history in zip(jobs, results):
+            for phase, seconds in phase_seconds(history).items():
+                self.timing[phase] += seconds
             self.histories[arm][seed] = history
             out[(arm, seed)] = history
             items = standard_items(history, read_eval_items(cfg.trainer.out_dir))
@@ -280,6 +283,37 @@ def standard_measurements(history: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+# ----------------------------------------------------------------- where the time goes
+PHASES = {
+    "sft_s": "SFT warm starts trained by this run (wall; 0 when every seed's warm start was cached)",
+    "arms_s": "wall time of training arms x seeds (the worker processes run in parallel)",
+    "rl_s": "RL steps, summed over arms x seeds (worker seconds; judges included)",
+    "eval_s": "evaluations, generation and scoring, summed over arms x seeds (worker seconds)",
+    "judge_s": "LLM judges inside the RL steps' rewards (worker seconds; part of rl_s)",
+}
+"""The phases `ReproRun.timing` records; ``results.json`` has them under ``timing``."""
+
+
+def phase_seconds(history: list[dict[str, float]]) -> dict[str, float]:
+    """Seconds one engine run spent in RL steps, evaluations and LLM judges, from its metrics
+    (``timing/step``, ``timing/eval``, and the reward's ``llm_seconds`` or ``judge_seconds``)."""
+    out = {"rl_s": 0.0, "eval_s": 0.0, "judge_s": 0.0}
+    for h in history:
+        out["rl_s"] += float(h.get("timing/step", 0.0))
+        out["eval_s"] += float(h.get("timing/eval", 0.0))
+        out["judge_s"] += float(h.get("reward/llm_seconds", h.get("reward/judge_seconds", 0.0)))
+    return out
+
+
+def timing_summary(timing: dict[str, float], wall_time_s: float) -> dict[str, float]:
+    """``timing`` with ``wall_s`` and ``other_s``: the run's wall time outside SFT and the arms
+    (verifiers or proxies a reproduction trains, tables, analysis)."""
+    out = {k: float(timing.get(k, 0.0)) for k in PHASES}
+    out["wall_s"] = float(wall_time_s)
+    out["other_s"] = max(0.0, wall_time_s - out["sft_s"] - out["arms_s"])
+    return out
+
+
 # ----------------------------------------------------------------- parallel jobs
 def _train_job(cfg_container: dict, threads: int, env: dict[str, str]) -> list[dict[str, float]]:
     os.environ.update(env)
@@ -296,13 +330,14 @@ def _train_job(cfg_container: dict, threads: int, env: dict[str, str]) -> list[d
     return read_metrics(cfg.trainer.out_dir)
 
 
-def _prepare_shared(cfgs: list[Any], registry) -> None:
+def _prepare_shared(cfgs: list[Any], registry) -> float:
     """Materialise tiny models and SFT warm starts before workers race for them: one per distinct
-    (model, init seed, SFT config incl. its seed, data), i.e. one warm start per seed."""
+    (model, init seed, SFT config incl. its seed, data), i.e. one warm start per seed. Returns
+    the seconds spent in warm starts (about 0 when they were all cached)."""
     from r1repro.models.sft import warm_start
     from r1repro.models.tiny import resolve_model
 
-    seen = set()
+    seen, sft_s = set(), 0.0
     for cfg in cfgs:
         key = json.dumps(
             [str(cfg.model.path), cfg.model.init_seed, str(cfg.model.sft), str(cfg.data)], default=str
@@ -312,20 +347,29 @@ def _prepare_shared(cfgs: list[Any], registry) -> None:
         seen.add(key)
         resolve_model(cfg.model.path, seed=cfg.model.init_seed)
         if cfg.model.sft.enabled:
+            t0 = time.perf_counter()
             warm_start(cfg.model, cfg.model.sft, cfg.data, registry)
+            sft_s += time.perf_counter() - t0
+    return sft_s
 
 
 def run_jobs(
-    jobs: list[tuple[str, int, Any]], workers: int = 0, registry=None, log=print
+    jobs: list[tuple[str, int, Any]],
+    workers: int = 0,
+    registry=None,
+    log=print,
+    timing: dict[str, float] | None = None,
 ) -> list[list[dict]]:
-    """Run engine configs, ``workers`` at a time (default: one per core, 1 thread each)."""
+    """Run engine configs, ``workers`` at a time (default: one per core, 1 thread each); adds the
+    seconds of SFT warm starts (``sft_s``) and of the jobs (``arms_s``) to ``timing``."""
     from omegaconf import OmegaConf
 
     from r1repro.progress import bar
     from r1repro.registry import get_registry
 
     registry = registry or get_registry()
-    _prepare_shared([c for _, _, c in jobs], registry)
+    timing = timing if timing is not None else {}
+    timing["sft_s"] = timing.get("sft_s", 0.0) + _prepare_shared([c for _, _, c in jobs], registry)
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
     containers = [OmegaConf.to_container(c, resolve=True) for _, _, c in jobs]
     env = {k: v for k, v in os.environ.items() if k.startswith(("R1REPRO_", "HF_", "TRANSFORMERS_"))}
@@ -344,6 +388,7 @@ def run_jobs(
                 i = futs[fut]
                 results[i] = fut.result()
                 log(f"{jobs[i][0]} seed {jobs[i][1]} done ({time.time() - t0:.0f}s)")
+    timing["arms_s"] = timing.get("arms_s", 0.0) + time.time() - t0
     return [r or [] for r in results]
 
 
@@ -464,6 +509,7 @@ def run_reproduction(
         "out_dir": str(out),
         "report": str(report),
         "wall_time_s": wall,
+        "timing": timing_summary(run.timing, wall),
         "verdicts": {j.claim.id: j.verdict for j in judgements},
     }
     (out / "results.json").write_text(
