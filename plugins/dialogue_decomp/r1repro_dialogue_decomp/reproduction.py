@@ -14,9 +14,9 @@ turns (``final_score``; ``final_correct`` = share of turns that help).
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
+from r1repro.repro import stats
 from r1repro.repro.base import Reproduction
 from r1repro_dialogue_decomp.pipeline import SOURCES
 
@@ -24,8 +24,7 @@ RL_PREFIX = "rl_"
 
 
 def _mean(xs) -> float:
-    xs = list(xs)
-    return sum(xs) / len(xs) if xs else float("nan")
+    return stats.mean(list(xs))
 
 
 class DialogueDecompReproduction(Reproduction):
@@ -87,7 +86,7 @@ class DialogueDecompReproduction(Reproduction):
         def fmt(xs: list[float]) -> str:
             if not xs:
                 return "n/a"
-            return f"{_mean(xs):.3f} ± {statistics.stdev(xs):.3f}" if len(xs) > 1 else f"{xs[0]:.3f}"
+            return f"{stats.mean(xs):.3f} ± {stats.std(xs):.3f}" if len(xs) > 1 else f"{xs[0]:.3f}"
 
         keys = ("rm_turn_corr", "label_corr", "decomp_errors")
         run.table("Turn-level credit assignment per label source (mean ± std over seeds)", ["source", *keys],
