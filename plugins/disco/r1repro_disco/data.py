@@ -5,7 +5,8 @@ prompts, 75% from the named domain and 1/12 from each other one; official README
 ``train_grpo_qwen2.5_gt_domain_weight.sh``: ``--input_key prompt --label_key answer``).
 The prompts are complete instructions; the domain is recognised from their wording.
 
-CPU scale: `DomainFacts`, three small fact tables with the paper domains' answer formats, 75% / 12.5% / 12.5%.
+CPU scale: `DomainFacts`, three fact tables with the paper domains' answer formats, 75% / 12.5% / 12.5%;
+the majority domain's table is keyed by pairs of keys (289 entries), so it is not learnt to the ceiling.
 """
 
 from __future__ import annotations
@@ -73,6 +74,21 @@ def fact_tables(seed: int = TABLE_SEED) -> dict[str, dict[str, str]]:
     }
 
 
+PAIR_SKILLS = ("arc", "imdb")
+"""Skills that can be keyed by a pair of keys (their answers are not an order on the keys)."""
+
+
+def pair_tables(seed: int = TABLE_SEED) -> dict[str, dict[str, str]]:
+    """Each pair skill's hidden table "k1 k2" -> answer: 17 x 17 = 289 entries, a harder
+    table than the 17-entry ones (issue 10: the 17-entry majority table saturated)."""
+    rng = random.Random(seed + 1)
+    pairs = [f"{a} {b}" for a in KEYS for b in KEYS]
+    return {
+        "arc": {p: rng.choice(LETTERS) for p in pairs},
+        "imdb": {p: rng.choice(("Positive", "Negative")) for p in pairs},
+    }
+
+
 def response_of(domain: str, answer: str) -> str:
     """How a response to ``domain`` states its answer (the format its base-reward rule reads)."""
     return {"arc": f"Answer: {answer}", "math": f"\\boxed{{{answer}}}", "imdb": answer, "nq": answer}[domain]
@@ -88,38 +104,44 @@ def problem_of(domain: str, key: str) -> str:
 
 
 class DomainFacts(GeneratedDataset):
-    """Small per-domain fact tables with the answer formats of DISCO's domains (CPU scale).
+    """Per-domain fact tables with the answer formats of DISCO's domains (CPU scale).
 
-    Every prompt names one of 17 keys; the domain says which hidden table to consult and
-    how to answer, in the format the paper's base reward reads for that domain:
+    Every prompt names one of 17 keys, or, in a ``pair_domains`` domain, a pair of them; the
+    domain says which hidden table to consult and how to answer, in the format the paper's
+    base reward reads for that domain:
 
-    * ``arc`` (multiple choice): the letter A-D of the key's group (``Answer: B``);
+    * ``arc`` (multiple choice): the letter A-D of the key (pair) (``Answer: B``);
     * ``math``: the key's successor in a fixed order, boxed (``\\boxed{d}``);
-    * ``imdb``: the key's polarity, ``Positive`` or ``Negative``;
+    * ``imdb``: the key's (pair's) polarity, ``Positive`` or ``Negative``;
     * ``nq`` (off by default: the substring rule accepts a listing of letters): its predecessor.
 
-    Tiny models learn small tables and formats quickly (in-context look-ups and arithmetic
-    slowly), so RL has something to fix within minutes. ``shares`` sets the training mixture
-    (default 75% arc, 12.5% math, 12.5% imdb); ``balanced_splits`` (default the test split) are
-    drawn uniformly over domains so per-domain accuracy is measured on equal footing. SFT
-    solutions are right with probability ``sft_accuracy`` (0.6; one number or per domain),
-    use another domain's table and format with probability ``sft_format_error`` (0.4), and
-    otherwise give a wrong answer in the right format (none by default: with wrong answers
-    in the SFT data the 0.9M model did not learn the tables at all in 300 steps). The warm
-    start thus mixes the skills, and the minority domains, with fewer SFT examples as in the
-    paper's imbalanced data, start worse: about 0.7 (arc), 0.2 (math, a 17-way table) and 0.4
-    (imdb) sampled accuracy.
+    ``shares`` sets the training mixture (default 75% arc, 12.5% math, 12.5% imdb);
+    ``balanced_splits`` (default the test split) are drawn uniformly over domains so per-domain
+    accuracy is measured on equal footing. SFT solutions are right with probability
+    ``sft_accuracy`` (0.6; one number or per domain), use another domain's table (at the first
+    key) and format with probability ``sft_format_error`` (0.4), and otherwise give a wrong
+    answer in the right format (none by default: with wrong answers in the SFT data the 0.9M
+    model did not learn the tables at all in 300 steps). The warm start thus mixes the skills'
+    formats, and RL has a per-domain format to settle and facts to sharpen.
+
+    ``pair_domains`` (default ``("arc",)``): the majority domain is keyed by pairs (289
+    entries), which the warm start learns only in part and RL improves slowly, so its accuracy
+    starts and stays away from the ceiling (issue 10: with 17 entries and 75% of the updates it
+    reached 0.99 in every arm and "DISCO keeps the majority" was decided at the ceiling).
     """
 
     sizes = {"train": 4000, "test": 600, "sft": 4000}
 
     def __init__(self, shares: Mapping[str, float] | None = None, sft_accuracy: float | Mapping[str, float] = 0.6,
                  sft_format_error: float = 0.4, balanced_splits: tuple[str, ...] | list[str] = ("test",),
-                 table_seed: int = TABLE_SEED, name: str = "") -> None:  # fmt: skip
+                 pair_domains: tuple[str, ...] | list[str] = ("arc",), table_seed: int = TABLE_SEED,
+                 name: str = "") -> None:  # fmt: skip
         shares = dict(shares) if shares is not None else {"arc": 0.75, "math": 0.125, "imdb": 0.125}
         unknown = set(shares) - set(SKILLS)
         if unknown or len(shares) < 2:
             raise ValueError(f"shares must name at least two of {SKILLS}; got {sorted(shares)}")
+        if not set(pair_domains) <= set(PAIR_SKILLS):
+            raise ValueError(f"pair_domains must be among {PAIR_SKILLS}; got {sorted(pair_domains)}")
         self.domains = list(shares)
         self.shares = [float(shares[d]) for d in self.domains]
         acc = (
@@ -130,8 +152,14 @@ class DomainFacts(GeneratedDataset):
         self.sft_accuracy = {d: float(acc.get(d, 0.6)) for d in self.domains}
         self.sft_format_error = float(sft_format_error)
         self.balanced_splits = tuple(balanced_splits)
+        self.pair_domains = tuple(pair_domains)
         self.tables = fact_tables(table_seed)
+        self.pairs = pair_tables(table_seed)
         self.name = name or "disco.domain_facts"
+
+    def answer(self, domain: str, key: str) -> str:
+        """The table entry of a key ("b") or, in a pair domain, of a pair ("b c")."""
+        return (self.pairs if " " in key else self.tables)[domain][key]
 
     def generate(self, n: int, seed: int, split: str) -> list[Row]:
         rng = random.Random(seed)
@@ -142,24 +170,26 @@ class DomainFacts(GeneratedDataset):
             else:
                 domain = rng.choices(self.domains, weights=self.shares)[0]
             key = rng.choice(KEYS)
+            keys = f"{key} {rng.choice(KEYS)}" if domain in self.pair_domains else key
             rows.append(
-                Row(id=f"facts-{split}-{seed}-{i}", problem=problem_of(domain, key),
-                    ground_truth=self.tables[domain][key], data_source=f"r1repro/facts_{domain}", domain=domain,
-                    extra={"key": key, "noise": rng.random(), "alt": rng.randrange(1 << 30)})
+                Row(id=f"facts-{split}-{seed}-{i}", problem=problem_of(domain, keys),
+                    ground_truth=self.answer(domain, keys), data_source=f"r1repro/facts_{domain}", domain=domain,
+                    extra={"key": key, "keys": keys, "noise": rng.random(), "alt": rng.randrange(1 << 30)})
             )  # fmt: skip
         return rows
 
     def solution(self, row: Row, template: Template) -> str:
         """Right with probability ``sft_accuracy``; else, with probability ``sft_format_error``,
-        another domain's table and format; else this domain's format with a wrong answer."""
+        another domain's table (at the first key) and format; else this domain's format with a
+        wrong answer."""
         key, domain, u = row.extra["key"], row.domain, row.extra["noise"]
         acc = self.sft_accuracy[domain]
+        right = self.answer(domain, row.extra.get("keys", key))
         if u < acc:
-            return response_of(domain, self.tables[domain][key])
+            return response_of(domain, right)
         if u < acc + self.sft_format_error:
             others = [d for d in self.domains if d != domain]
             other = others[row.extra["alt"] % len(others)]
             return response_of(other, self.tables[other][key])
-        right = self.tables[domain][key]
         wrong = sorted(set(self.tables[domain].values()) - {right})
         return response_of(domain, wrong[row.extra["alt"] % len(wrong)])

@@ -128,7 +128,8 @@ class DiscoReproduction(Reproduction):
         return [
             "CPU-scale stand-in: three look-up skills with the answer formats of the paper's domains "
             "(multiple-choice letter, boxed math answer, Positive/Negative), 75% / 12.5% / 12.5% of the "
-            "training prompts; the paper uses four real tasks at 75% / 8.3% x 3 with 0.5B-4B models.",
+            "training prompts, the majority skill keyed by pairs of keys (289 entries) so it stays off the "
+            "ceiling; the paper uses four real tasks at 75% / 8.3% x 3 with 0.5B-4B models.",
             "Arms: GRPO = binary domain reward + std-normalised group advantage; Dr.GRPO = the same reward, "
             "no std; DISCO = the reward scaled by ln(1+1/p_d) / (SC+1e-5), no std. The official code ran on "
             "OpenRLHF; here verl's grpo estimator runs in r1repro's local engine.",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from r1repro_disco import reward as dr
-from r1repro_disco.data import DomainFacts, fact_tables
+from r1repro_disco.data import KEYS, DomainFacts, fact_tables, pair_tables
 
 from r1repro.components import Reward
 from r1repro.registry import load_plugins
@@ -256,3 +256,23 @@ def test_fact_task_tables_and_mixture():
     ]
     acc = np.mean([x.score for x in rule(sols)])
     assert 0.55 < acc < 0.65  # the SFT solutions are right 60% of the time, by construction
+
+
+def test_majority_domain_is_keyed_by_pairs():
+    """The majority table has 289 entries (issue 10: a 17-entry one saturated in every arm); the
+    minority prompts keep one key, and the format confusions read the other table at the first key."""
+    pairs = pair_tables()
+    assert len(pairs["arc"]) == len(KEYS) ** 2 and set(pairs["arc"].values()) == set("ABCD")
+    ds = DomainFacts()
+    for r in ds.load("train", limit=400):
+        k1, *rest = r.extra["keys"].split()
+        assert len(rest) == (1 if r.domain == "arc" else 0)
+        assert r.ground_truth == (pairs["arc"][r.extra["keys"]] if r.domain == "arc" else ds.tables[r.domain][k1])
+        assert r.extra["keys"] in r.problem
+    arc = next(r for r in ds.load("sft") if r.domain == "arc" and 0.6 <= r.extra["noise"])
+    other = ["math", "imdb"][arc.extra["alt"] % 2]
+    assert ds.solution(arc, None).endswith(ds.tables[other][arc.extra["key"]] + ("}" if other == "math" else ""))
+    single = DomainFacts(pair_domains=())
+    assert all(" " not in r.extra["keys"] for r in single.load("test"))
+    with pytest.raises(ValueError, match="pair_domains"):
+        DomainFacts(pair_domains=("math",))
