@@ -66,3 +66,50 @@ def test_engine_and_run_jobs_record_each_phase(tmp_path, monkeypatch):
                               trainer={"total_steps": 1, "out_dir": str(tmp_path / "job2")}, eval={"limit": 0})  # fmt: skip
     run_jobs([("arm", 0, cfg2)], workers=1, log=lambda *_: None, timing=again)
     assert again["sft_s"] >= 1.0 and again["arms_s"] > 0
+
+
+def _summarize_module():
+    """``tests/benchmarks/summarize.py`` loaded by path (verl ships a top-level ``tests`` package too)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent / "benchmarks" / "summarize.py"
+    spec = importlib.util.spec_from_file_location("r1repro_bench_summarize", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_summary_splits_a_seed_of_each_reproduction_by_phase():
+    summarize = _summarize_module()
+    counts = {
+        "seeds": 3,
+        "sft_steps": 300,
+        "sft_batch": 16,  # half the reference batch: half the cost per step
+        "arms": [
+            {"rl_steps": 10, "rl_tokens": 2 * 16 * 8 * 32, "evals": 2, "eval_tokens": 128 * 32},
+            {"rl_steps": 0, "rl_tokens": 16 * 8 * 32, "evals": 1, "eval_tokens": 2 * 128 * 32},
+        ],
+    }
+    t = summarize.phase_shares(counts, {"sft": 0.1, "rl": 2.0, "eval": 3.0})
+    assert t == pytest.approx({"sft": 15.0, "rl": 40.0, "eval": 12.0})
+
+    def bench(phase, unit_s, **extra):
+        return {
+            "extra_info": {"comparison": "phases", "phase": phase, "unit_s": unit_s, "unit": "u", **extra}
+        }
+
+    benches = [
+        bench("rl_step", 2.0, spec="tiny:micro 16x8 L=32 threads=1", threads=1, rollout_s=1.5, reward_s=0.01,
+              update_s=0.4, samples=128, reproductions={"x": counts, "y": {"skipped": "its own pipeline"}}),
+        bench("sft", 0.1, reference_steps=300, warm_start_s=30.0),
+        bench("eval", 3.0, prompts=128, decoding="greedy", max_new_tokens=32),
+        bench("reward_judge", 0.02, reward="tinyv.tinyv_only", samples=64, judge="tiny"),
+        bench("reward_rule_prime", 0.0002, reward="tinyv.prime", samples=64),
+    ]  # fmt: skip
+    text = "\n".join(summarize.phases(benches))
+    assert "| SFT warm start (300 steps, once per seed) | extrapolated | 30 | 15.0x |" in text
+    assert "| evaluation pass |" in text and "| 3 | 1.50x |" in text
+    assert "Judge per sample: 100x PRIME's grader's" in text
+    assert "| x | 2 | 300 | 10 | 3 | 1.12 | 22.4% | 59.7% | 17.9% |" in text  # 67 s per seed
+    assert "Not estimated: y (its own pipeline)" in text

@@ -5,7 +5,7 @@ every number they publish is a ratio. This module holds the pieces they share an
 user may want to call by hand:
 
 * `machine_info` - cores, torch threads, load and package versions, stored in the JSON;
-* `GRPOStepSpec`, `local_engine` and `TrlGRPORunner` - one GRPO step of the local engine
+* `GRPOStepSpec`, `local_engine`, `bench_engine_steps` and `TrlGRPORunner` - one GRPO step of the local engine
   and of TRL's ``GRPOTrainer`` on the identical tiny model, tokenizer, prompts, group
   size, response length and loss settings;
 * `hardverify_corpus`, `generated_corpus`, `adversarial_corpus` and the verdict functions
@@ -148,6 +148,22 @@ def local_engine(spec: GRPOStepSpec, out_dir: str | Path, fixed_length: bool = T
 
     cls = _FixedLengthEngine if fixed_length else LocalEngine
     return cls(engine_config(spec, out_dir), quiet=True).setup()
+
+
+def bench_engine_steps(benchmark, engine, rounds: int, group: str) -> list[dict[str, float]]:
+    """Time ``rounds`` consecutive ``engine.train_step`` calls (after one warm-up step) with
+    pytest-benchmark's ``benchmark`` fixture; returns the timed steps' metrics."""
+    import itertools
+
+    steps = itertools.count(1)
+    metrics: list[dict[str, float]] = []
+
+    def one_step() -> None:
+        metrics.append(engine.train_step(next(steps)))
+
+    benchmark.group = group
+    benchmark.pedantic(one_step, rounds=rounds, warmup_rounds=1, iterations=1)
+    return metrics[1:]
 
 
 def trl_prompt_rows(engine) -> list[dict[str, Any]]:

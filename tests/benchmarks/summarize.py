@@ -219,6 +219,78 @@ def scaling(benches: list[dict[str, Any]]) -> list[str]:
             "", "Step time is roughly linear in n·L (the responses a step generates and trains on).", ""]  # fmt: skip
 
 
+def _phase(benches: list[dict[str, Any]], phase: str) -> dict[str, Any] | None:
+    return next((b["extra_info"] for b in benches if b["extra_info"].get("phase") == phase), None)
+
+
+def phase_shares(counts: dict[str, Any], unit: dict[str, float]) -> dict[str, float]:
+    """Estimated seconds of one seed of a reproduction: {sft, rl, eval} from its preset's counts
+    and the measured unit costs (``sft`` per step of 32, ``rl`` per step of 16x8x32 tokens,
+    ``eval`` per pass of 128x32 tokens), scaled linearly by batch size and tokens."""
+    ref_tokens = 16 * 8 * 32
+    sft = counts["sft_steps"] * unit["sft"] * counts["sft_batch"] / 32
+    rl = sum(a["rl_steps"] * unit["rl"] * a["rl_tokens"] / ref_tokens for a in counts["arms"])
+    ev = sum(a["evals"] * unit["eval"] * a["eval_tokens"] / (128 * 32) for a in counts["arms"])
+    return {"sft": sft, "rl": rl, "eval": ev}
+
+
+def phases(benches: list[dict[str, Any]]) -> list[str]:
+    rl, sft, ev = _phase(benches, "rl_step"), _phase(benches, "sft"), _phase(benches, "eval")
+    if rl is None:
+        return []
+    step = rl["unit_s"]
+    out = [f"### 6. Where a reproduction's time goes (tiny:micro, {rl['threads']} threads)", ""]
+    rows = [["RL step", f"{rl['spec'].split(' threads')[0]}: rollout {_f(rl['rollout_s'])} s, "
+             f"reward {_f(rl['reward_s'])} s, update {_f(rl['update_s'])} s", _f(step), "1.00x"]]  # fmt: skip
+    if sft:
+        rows.append(["SFT step", sft["unit"], _f(sft["unit_s"]), f"{sft['unit_s'] / step:.2f}x"])
+        rows.append([f"SFT warm start ({sft['reference_steps']} steps, once per seed)", "extrapolated",
+                     _f(sft["warm_start_s"]), f"{sft['warm_start_s'] / step:.1f}x"])  # fmt: skip
+    if ev:
+        rows.append(["evaluation pass", f"{ev['prompts']} prompts, {ev['decoding']}, {ev['max_new_tokens']} tokens, "
+                     "generation + reward", _f(ev["unit_s"]), f"{ev['unit_s'] / step:.2f}x"])  # fmt: skip
+    judge = _phase(benches, "reward_judge")
+    for key, label in (("reward_judge", "LLM judge"), ("reward_rule_prime", "rule (PRIME grader)"),
+                       ("reward_rule_exact", "rule (exact match)")):  # fmt: skip
+        x = _phase(benches, key)
+        if x is None:
+            continue
+        rows.append([f"{label}, per sample", f"`{x['reward']}`, batch of {x['samples']}", _f(x["unit_s"]),
+                     f"{x['unit_s'] * rl['samples'] / step:.3g}x for all {rl['samples']} samples of a step"])  # fmt: skip
+    out.append(_table(["phase", "what", "s (median)", "vs one RL step"], rows))
+    if judge is None:
+        out += ["", "Judge not measured (the TinyV plugin is not installed)."]
+    else:
+        rules = [(lbl, _phase(benches, k)) for k, lbl in (("reward_rule_prime", "PRIME's grader"),
+                                                         ("reward_rule_exact", "exact match"))]  # fmt: skip
+        ratios = [f"{judge['unit_s'] / x['unit_s']:,.0f}x {lbl}'s" for lbl, x in rules if x]
+        out += ["", f"Judge per sample: {', '.join(ratios)} ({judge.get('judge', '')})."]
+    counts = rl.get("reproductions") or {}
+    if sft and ev and counts:
+        unit = {"sft": sft["unit_s"], "rl": step, "eval": ev["unit_s"]}
+        prow = []
+        for name, c in counts.items():
+            if "skipped" in c:
+                continue
+            t = phase_shares(c, unit)
+            total = sum(t.values()) or float("nan")
+            prow.append([name, len(c["arms"]), c["sft_steps"], sum(a["rl_steps"] for a in c["arms"]),
+                         sum(a["evals"] for a in c["arms"]), _f(total / 60), _pct(t["sft"] / total),
+                         _pct(t["rl"] / total), _pct(t["eval"] / total)])  # fmt: skip
+        skipped = [f"{n} ({c['skipped']})" for n, c in counts.items() if "skipped" in c]
+        out += ["", "Estimated split of one seed of each reproduction's CPU preset (quick profile): its counts "
+                "× the unit costs above, scaled by batch and tokens (prompts × samples × max new tokens; time "
+                "grows about linearly with them, section 5). Judges, multi-turn tools and anything a "
+                "reproduction trains besides the policy are not in it; each run's `results.json` (`timing`) "
+                "has the measured split.", "",
+                _table(["reproduction", "arms", "SFT steps", "RL steps (all arms)", "evaluations (all arms)",
+                        "est. min per seed", "SFT", "RL", "eval"], prow)]  # fmt: skip
+        if skipped:
+            out += ["", "Not estimated: " + "; ".join(skipped) + "."]
+    out.append("")
+    return out
+
+
 def render(data: dict[str, Any]) -> str:
     groups = by_comparison(data)
     mi = data.get("machine_info", {})
@@ -237,7 +309,8 @@ def render(data: dict[str, Any]) -> str:
         "",
     ]
     body = (training_step(groups.get("train_step", [])) + reward(groups) + tinyv(groups.get("tinyv", []))
-            + startup(groups.get("startup", [])) + scaling(groups.get("scaling", [])))  # fmt: skip
+            + startup(groups.get("startup", [])) + scaling(groups.get("scaling", []))
+            + phases(groups.get("phases", [])))  # fmt: skip
     if load and facts.get("usable_cores") and load[0] > 0.5 * facts["usable_cores"]:
         head += [f"> Note: the machine was busy when the run started (load {load[0]:.1f} on "
                  f"{facts['usable_cores']} cores): absolute times are inflated and noisy.", ""]  # fmt: skip

@@ -16,13 +16,12 @@ Skipped, with the reason, while ``tinyv.addon`` is not registered.
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from pathlib import Path
 
 import pytest
 
-from r1repro.bench import bench_rounds, bench_threads
+from r1repro.bench import bench_engine_steps, bench_rounds, bench_threads
 
 PAPER_OVERHEAD = 0.06  # TinyV abstract / intro: "about 6% extra compute" (fact sheet text-rl.md, [page])
 REWARD = "tinyv.addon"
@@ -85,15 +84,9 @@ def test_tinyv_overhead(benchmark, bench_registry, tmp_path):
 
     cfg, source = _tinyv_engine_config(bench_registry, tmp_path)
     engine = LocalEngine(cfg, registry=bench_registry, out_dir=tmp_path, quiet=True).setup()
-    steps = itertools.count(1)
-    metrics: list[dict[str, float]] = []
-
-    def one_step():
-        metrics.append(engine.train_step(next(steps)))
-
-    benchmark.group = "tinyv: LLM-verifier overhead in a CPU-scale step"
-    benchmark.pedantic(one_step, rounds=bench_rounds(3), warmup_rounds=1, iterations=1)
-    timed = metrics[1:]
+    timed = bench_engine_steps(
+        benchmark, engine, bench_rounds(3), "tinyv: LLM-verifier overhead in a CPU-scale step"
+    )
     per_step = cfg.trainer.batch_size * cfg.rollout.n
     usage = [_llm_usage(m, per_step) for m in timed]
     sent = [share for share, _ in usage if share is not None]

@@ -19,12 +19,18 @@ Generation = our ``timing/rollout`` vs TRL's ``_generate`` (tokenise + ``model.g
 
 from __future__ import annotations
 
-import itertools
 import statistics
 
 import pytest
 
-from r1repro.bench import GRPOStepSpec, TrlGRPORunner, bench_rounds, local_engine, trl_prompt_rows
+from r1repro.bench import (
+    GRPOStepSpec,
+    TrlGRPORunner,
+    bench_engine_steps,
+    bench_rounds,
+    local_engine,
+    trl_prompt_rows,
+)
 
 TARGET_STEP_RATIO = 0.5  # the issue: our step takes at most half of TRL's time
 SPEC = GRPOStepSpec()
@@ -73,15 +79,7 @@ def _record(benchmark, side: str, gen_s: float, update_s: float, step_s: float, 
 def test_train_step_r1repro(benchmark, engine):
     import torch
 
-    benchmark.group = "train_step: r1repro vs TRL GRPOTrainer"
-    steps = itertools.count(1)
-    metrics: list[dict[str, float]] = []
-
-    def one_step():
-        metrics.append(engine.train_step(next(steps)))
-
-    benchmark.pedantic(one_step, rounds=bench_rounds(5), warmup_rounds=1, iterations=1)
-    timed = metrics[1:]
+    timed = bench_engine_steps(benchmark, engine, bench_rounds(5), "train_step: r1repro vs TRL GRPOTrainer")
     lengths = {m["response/length_mean"] for m in timed}
     assert lengths == {float(SPEC.max_new_tokens)}, f"responses were not fixed-length: {lengths}"
     _record(
@@ -135,15 +133,9 @@ def test_step_scaling(benchmark, n, length, tmp_path):
     """Our step time for group size n × response length (8 prompts, tiny:micro, fixed length)."""
     spec = GRPOStepSpec(n=n, max_new_tokens=length)
     eng = local_engine(spec, tmp_path)
-    steps = itertools.count(1)
-    metrics: list[dict[str, float]] = []
-
-    def one_step():
-        metrics.append(eng.train_step(next(steps)))
-
-    benchmark.group = "scaling: r1repro step vs group size and response length"
-    benchmark.pedantic(one_step, rounds=bench_rounds(2), warmup_rounds=1, iterations=1)
-    timed = metrics[1:]
+    timed = bench_engine_steps(
+        benchmark, eng, bench_rounds(2), "scaling: r1repro step vs group size and response length"
+    )
     benchmark.extra_info.update(
         {
             "comparison": "scaling",
