@@ -16,8 +16,15 @@ The SFT warm start (``solution``) mixes two kinds of worked responses:
   left undone, then "The answer is \\boxed{5}.";
 * **unguided**: one operation per line, then the answer.
 
-Either kind, with probability ``slip``, stops early after j < k operations and answers the
-value it reached (a structural error; a guided trace's actions then see only those j).
+Either kind stops early after j < k operations and answers the value it reached (a structural
+error; a guided trace's actions then see only those j). ``slip_mode="trace"``: with probability
+``slip`` per trace, j uniform; ``slip_mode="per_op"``: before each operation the trace stops with
+probability ``slip`` (a constant hazard), so a trace is right with probability (1 − slip)^k and
+long chains are rarely solved: a sparse-success task, TAPO's setting (issue 10).
+
+With ``hard_share`` set, k comes from two parts: an *easy* part (``min_ops`` .. ``easy_max_ops``,
+default ``hard_min_ops`` − 1) and, with probability ``hard_share``, a *hard* part (``hard_min_ops`` .. ``max_ops``); the
+row's domain is then ``easy`` / ``hard`` so evaluation reports accuracy by part.
 
 What each action does on this task (see `action_step`): One-Step Thought and
 Divide-and-Conquer do the next operation; Chain-of-Thought does all the remaining ones on one
@@ -120,15 +127,32 @@ class OpsChainTask(GeneratedDataset):
     probability as unguided ones; False: the old always-correct guided traces), ``library`` (thought library whose templates the
     guided SFT responses follow, ``ops``), ``repeat`` (True: one operation repeated k times, so a
     step never has to find "the ℓ-th operation" — a lookup a ~1M-parameter model learns slowly;
-    False: k independent operations).
+    False: k independent operations), ``slip_mode`` ("trace" or "per_op", module docstring),
+    ``hard_share`` / ``hard_min_ops`` / ``easy_max_ops`` (None: k uniform in min_ops..max_ops; else the two parts).
     """
 
     sizes: ClassVar[dict[str, int]] = {"train": 4000, "test": 256, "sft": 4000}
 
     def __init__(self, min_ops: int = 2, max_ops: int = 5, max_value: int = 9, guided_share: float = 0.5,
                  slip: float = 0.35, library: str = "ops", repeat: bool = True, guided_slip: bool = True,
-                 name: str = "") -> None:  # fmt: skip
+                 slip_mode: str = "trace", hard_share: float | None = None, hard_min_ops: int | None = None,
+                 easy_max_ops: int | None = None, name: str = "") -> None:  # fmt: skip
         self.min_ops, self.max_ops, self.max_value = int(min_ops), int(max_ops), int(max_value)
+        if slip_mode not in ("trace", "per_op"):
+            raise ValueError(f"tapo.ops_chain: slip_mode must be 'trace' or 'per_op', not {slip_mode!r}")
+        self.slip_mode = slip_mode
+        self.hard_share = None if hard_share is None else float(hard_share)
+        self.hard_min_ops = int(hard_min_ops) if hard_min_ops is not None else None
+        self.easy_max_ops = int(easy_max_ops) if easy_max_ops is not None else None
+        if self.hard_share is not None:
+            if self.hard_min_ops is None or not self.min_ops < self.hard_min_ops <= self.max_ops:
+                raise ValueError("tapo.ops_chain: hard_share needs min_ops < hard_min_ops <= max_ops")
+            if self.easy_max_ops is None:
+                self.easy_max_ops = self.hard_min_ops - 1
+            if not self.min_ops <= self.easy_max_ops < self.hard_min_ops:
+                raise ValueError("tapo.ops_chain: easy_max_ops must lie in min_ops .. hard_min_ops - 1")
+        if self.max_value < self.max_ops:
+            raise ValueError("tapo.ops_chain: max_value must be at least max_ops (a +1 chain must fit)")
         self.guided_slip = bool(guided_slip)
         self.repeat = bool(repeat)
         self.guided_share, self.slip, self.library = float(guided_share), float(slip), library
@@ -138,7 +162,7 @@ class OpsChainTask(GeneratedDataset):
         rng = random.Random(seed)
         rows = []
         for i in range(n):
-            k = rng.randint(self.min_ops, self.max_ops)
+            k, part = self._draw_k(rng)
             op = rng.choice([o for o, d in OPS.items() if abs(d) * k <= self.max_value])
             d = OPS[op]
             start = rng.randint(max(0, -d * k), min(self.max_value, self.max_value - d * k))
@@ -151,9 +175,29 @@ class OpsChainTask(GeneratedDataset):
             value = start + sum(OPS[o] for o in ops)
             problem = f"Start at {start}, then " + ", ".join(ops) + ". What is the result?"
             rows.append(Row(id=f"tapo-ops-{split}-{seed}-{i}", problem=problem, ground_truth=str(value),
-                            data_source="r1repro/tapo_ops", domain=f"pcc{k + 1}",
+                            data_source="r1repro/tapo_ops", domain=part or f"pcc{k + 1}",
                             extra={"start": start, "ops": ops, "pcc": k + 1}))  # fmt: skip
         return rows
+
+    def _draw_k(self, rng: random.Random) -> tuple[int, str | None]:
+        """The number of operations, and the part it belongs to (None without ``hard_share``)."""
+        if self.hard_share is None:
+            return rng.randint(self.min_ops, self.max_ops), None
+        if rng.random() < self.hard_share:
+            return rng.randint(self.hard_min_ops, self.max_ops), "hard"
+        return rng.randint(self.min_ops, self.easy_max_ops), "easy"
+
+    def _ops_done(self, rng: random.Random, k: int, guided: bool) -> int:
+        """How many of the k operations a worked response does before answering (k = no slip)."""
+        if guided and not self.guided_slip:
+            rng.random()  # the draw the old always-correct mixture made, so its traces stay the same
+            return k
+        if self.slip_mode == "per_op":
+            done = 0
+            while done < k and rng.random() >= self.slip:
+                done += 1
+            return done
+        return rng.randint(0, k - 1) if rng.random() < self.slip else k
 
     def solution(self, row: Row, template: Template) -> str:
         from r1repro_tapo.templates import ThoughtLibrary
@@ -166,8 +210,7 @@ class OpsChainTask(GeneratedDataset):
         # reached. Guided traces slip as often as unguided ones (``guided_slip``), so a guided
         # rollout does not hit more just because the SFT data made template traces more
         # reliable: what TAPO adds must come from the guidance during RL (issue 10)
-        slips = rng.random() < self.slip and (self.guided_slip or not guided)
-        ops_to_do = rng.randint(0, len(ops) - 1) if slips else len(ops)
+        ops_to_do = self._ops_done(rng, len(ops), guided)
         done = 0
         if guided:
             lib = ThoughtLibrary.load(self.library)

@@ -27,7 +27,7 @@ def r1repro_datasets():
     return [
         lazy("r1repro_tapo.data:MathLevels", "tapo.math_l3to5", "MATH levels 3-5 (TAPO's training data)"),
         lazy("r1repro_tapo.data:OpsChainTask", "tapo.ops_chain",
-             "CPU task: start value + k small operations (PCC = k+1), guided/unguided SFT start"),
+             "CPU task: start value + k small operations (PCC = k+1), easy and sparse hard part, guided/unguided SFT start"),
     ]  # fmt: skip
 
 

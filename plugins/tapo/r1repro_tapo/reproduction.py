@@ -9,6 +9,7 @@ evaluated *unguided* (the trained policy on plain prompts). Besides the standard
 * ``gain_correct`` — final minus initial (SFT start) unguided accuracy;
 * ``train_hit_rate`` — mean training reward (share of correct rollouts, the paper's "hit rate");
 * ``train_zero_signal`` — mean share of groups whose rollouts all got the same reward;
+* ``train_zero_signal_start`` — the same over the first ``START_STEPS`` steps (before RL moved much);
 * a table of the templates each guided arm used (rollouts and their success rate).
 """
 
@@ -18,6 +19,9 @@ from collections import defaultdict
 
 from r1repro.repro import stats
 from r1repro.repro.base import Reproduction
+
+START_STEPS = 5
+"""Training steps over which ``train_zero_signal_start`` is averaged (the task as the SFT start sees it)."""
 
 
 class TAPOReproduction(Reproduction):
@@ -39,6 +43,9 @@ class TAPOReproduction(Reproduction):
                 run.record(
                     "train_zero_signal", arm, seed, stats.mean([h["reward/groups_all_same"] for h in train])
                 )
+                early = train[:START_STEPS]
+                run.record("train_zero_signal_start", arm, seed,
+                           stats.mean([h["reward/groups_all_same"] for h in early]))  # fmt: skip
             for h in train:
                 for k, v in h.items():
                     if k.startswith("tapo/uses@"):
@@ -47,6 +54,8 @@ class TAPOReproduction(Reproduction):
                         wins[arm][k.split("@", 1)[1]] += v
         run.set_protocol("train_hit_rate", "training rollouts (guided ones for the TAPO arms), binary reward, mean "
                          "over the GRPO steps; one value per seed")  # fmt: skip
+        run.set_protocol("train_zero_signal_start", f"share of training groups whose rewards are all equal, mean over "
+                         f"the first {START_STEPS} GRPO steps (the task at the start); one value per seed")  # fmt: skip
         run.set_protocol("train_zero_signal", "share of training groups whose rewards are all equal, mean over the "
                          "GRPO steps; one value per seed")  # fmt: skip
         rows = []
@@ -65,9 +74,13 @@ class TAPOReproduction(Reproduction):
         pcc_keys = sorted(k for k in m if k.startswith("final_correct@"))
         if pcc_keys:
             run.table(
-                "Unguided accuracy by problem size (PCC = number of given conditions)",
-                ["arm", *[k.split("@", 1)[1] for k in pcc_keys]],
-                [[arm, *[_fmt(list(m[k].get(arm, {}).values())) for k in pcc_keys]] for arm in run.arms],
+                "Unguided accuracy by part or problem size (PCC = number of given conditions), SFT start and final",
+                ["arm", "when", *[k.split("@", 1)[1] for k in pcc_keys]],
+                [
+                    [arm, when, *[_fmt(_values(m, k.replace("final_", prefix, 1), arm)) for k in pcc_keys]]
+                    for arm in run.arms
+                    for when, prefix in (("start", "initial_"), ("final", "final_"))
+                ],
             )
         run.plot("eval/correct", title="unguided accuracy (held-out)", ylabel="accuracy")
         run.plot("reward/mean", title="training hit rate (guided rollouts for TAPO arms)", ylabel="reward")
@@ -81,6 +94,11 @@ class TAPOReproduction(Reproduction):
             "Evaluation is unguided (plain prompts) in every arm; training hit rate of a TAPO arm is measured on "
             "its guided rollouts.",
         ]
+
+
+def _values(m, key: str, arm: str) -> list[float]:
+    """The per-seed values of one measurement of one arm (none when it was not measured)."""
+    return list(m.get(key, {}).get(arm, {}).values())
 
 
 def _fmt(values: list[float]) -> str:

@@ -230,6 +230,59 @@ def test_cpu_task_rows_and_sft_mixture():
     assert sum(o for o, g in zip(old_ok, is_guided) if g) == sum(is_guided)  # the old mixture: always right
 
 
+def _cpu_task() -> OpsChainTask:
+    """The task exactly as the CPU-scale reproduction configures it."""
+    from r1repro.paths import repo_root
+    from r1repro.repro.run import as_container, compose_config
+
+    cfg = compose_config(repo_root() / "reproductions" / "tapo", "cpu", [])
+    spec = dict(as_container(cfg.engine.data.dataset))
+    assert spec.pop("name") == "tapo.ops_chain"
+    return OpsChainTask(**spec)
+
+
+def test_cpu_task_has_an_easy_part_and_a_sparse_hard_part_and_guided_traces_slip_alike():
+    """Issue 10: most plain-GRPO groups start all-zero (hard part), the easy part is away from floor and
+    ceiling, and a guided SFT trace is no more often right than an unguided one."""
+    task = _cpu_task()
+    assert task.slip_mode == "per_op" and task.guided_slip
+    rows = task.load("sft", limit=3000)
+    lib = ThoughtLibrary.load("ops")
+    by: dict[tuple[str, bool], list[bool]] = {}
+    for r in rows:
+        sol = task.solution(r, None)
+        k = len(r.extra["ops"])
+        assert r.domain == ("hard" if k >= task.hard_min_ops else "easy")
+        assert task.min_ops <= k <= task.easy_max_ops or task.hard_min_ops <= k <= task.max_ops
+        assert 0 <= int(r.ground_truth) <= task.max_value
+        guided = sol.split("\n")[0] in lib.actions.values()
+        by.setdefault((r.domain, guided), []).append(sol.endswith("{" + r.ground_truth + "}."))
+    rate = {key: sum(v) / len(v) for key, v in by.items()}
+    hard = sum(len(v) for (d, _), v in by.items() if d == "hard") / len(rows)
+    assert 0.6 < hard < 0.7  # hard_share = 0.65
+    for guided in (True, False):
+        assert 0.4 < rate[("easy", guided)] < 0.7  # (1 - 0.35)^k for k = 1, 2
+        assert rate[("hard", guided)] < 0.1  # (1 - 0.35)^k for k = 6..8: 0.03-0.08
+    assert abs(rate[("easy", True)] - rate[("easy", False)]) < 0.08
+    assert abs(rate[("hard", True)] - rate[("hard", False)]) < 0.04
+    # a group of 8 samples of an SFT-like policy: all-zero for most hard problems
+    assert (1 - (rate[("hard", True)] + rate[("hard", False)]) / 2) ** 8 > 0.6
+
+
+def test_per_op_slip_is_a_constant_hazard():
+    task = OpsChainTask(slip=0.5, slip_mode="per_op", min_ops=3, max_ops=3)
+    import random
+
+    rng = random.Random(0)
+    done = [task._ops_done(rng, 3, guided=False) for _ in range(4000)]
+    share = [done.count(j) / len(done) for j in range(4)]
+    assert share == pytest.approx([0.5, 0.25, 0.125, 0.125], abs=0.03)
+    with pytest.raises(ValueError, match="slip_mode"):
+        OpsChainTask(slip_mode="sometimes")
+    with pytest.raises(ValueError, match="hard_min_ops"):
+        OpsChainTask(hard_share=0.5)
+
+
 @pytest.mark.slow
 def test_two_engine_steps_with_the_guided_strategy(tmp_path, monkeypatch):
     from r1repro.engine.config import make_config
