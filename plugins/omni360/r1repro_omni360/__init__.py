@@ -1,0 +1,1 @@
+"""360-R1 (arXiv 2505.14197): reasoning / answer similarity and format rewards on ERP panoramas."""
