@@ -68,18 +68,21 @@ def test_sandbox_runs_code_and_enforces_limits():
 
 def test_a_spawned_worker_that_used_the_pool_exits():
     """Multiprocessing children skip atexit and join their own children on exit: the verifier
-    pool must close itself there, or a reproduction's training worker never finishes."""
+    pool must close itself there, or a reproduction's training worker never finishes. (A plain
+    spawned Process: an executor's own management thread also reaps its workers and would race
+    with the join below.)"""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    from r1repro.testing import use_pool_in_child
+    from r1repro.testing import report_pool_use
 
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    assert pool.submit(use_pool_in_child, 21).result(timeout=120) == [42]
-    (proc,) = pool._processes.values()
-    pool.shutdown(wait=False)
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=report_pool_use, args=(21, queue))
+    proc.start()
+    assert queue.get(timeout=120) == [42]
     proc.join(timeout=60)
     alive = proc.is_alive()
     if alive:
         proc.kill()
     assert not alive, "the worker hung at exit"
+    assert proc.exitcode == 0

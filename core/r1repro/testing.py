@@ -164,6 +164,11 @@ def use_pool_in_child(x: int) -> list[int | None]:
     return get_pool().map_guarded(double, [(x,)], timeout_s=30)
 
 
+def report_pool_use(x: int, queue) -> None:
+    """`use_pool_in_child` as a process target: its answer goes to ``queue``."""
+    queue.put(use_pool_in_child(x))
+
+
 class RaisingReward(Reward):
     """An isolated reward whose check raises on the response "boom" (the worker pool must
     hand back the real exception, and only that sample fails)."""
