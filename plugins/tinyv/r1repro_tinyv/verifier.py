@@ -90,18 +90,84 @@ class SharedPrefixJudge(TransformersJudge):
         self.model_path = resolve_verifier_model(self.model_path)
         return super()._load()
 
-    def _complete(self, prompts, max_tokens, temperature):
+    def _verdict(self, tok, margins: list | None) -> Verdict | None:
+        """The verdict rule of this model: its calibrated bias (`CALIBRATION_FILE` in the model's
+        folder, chosen on a validation split), if any; ``margins`` collects the raw margins."""
+        bias = read_calibration(self.model_path)
+        if bias is None and margins is None:
+            return None
+        ids = [tok(t, add_special_tokens=False)["input_ids"] for t in (" " + TRUE, " " + FALSE)]
+        if any(len(i) != 1 for i in ids):
+            return None  # verdict words split into pieces: no single decision token to calibrate
+        return Verdict(ids[0][0], ids[1][0], bias or 0.0, margins)
+
+    def _complete(self, prompts, max_tokens, temperature, margins: list | None = None):
         import torch
 
         model, tok = self._load()
         eos = {tok.eos_token_id} | ({tok.pad_token_id} if tok.pad_token_id is not None else set())
         gen = torch.Generator().manual_seed(0)
+        verdict = self._verdict(tok, margins)
         out: list[str] = []
         for i in range(0, len(prompts), self.batch_size):
             ids = [self._encode(tok, p) for p in prompts[i : i + self.batch_size]]
-            rows = _decode_shared(model, ids, max_tokens, eos, tok.pad_token_id, temperature, gen)
+            rows = _decode_shared(model, ids, max_tokens, eos, tok.pad_token_id, temperature, gen, verdict)
             out += [tok.decode(r, skip_special_tokens=True) for r in rows]
         return out
+
+    def margins(self, prompts, max_tokens: int) -> list[float | None]:
+        """Greedy replies' verdict margins (logit of True - logit of False where the reply says
+        one of them; None where it never does), with the bias this model has now."""
+        found: list[float | None] = []
+        self._complete(prompts, max_tokens, 0.0, margins=found)
+        return found
+
+
+CALIBRATION_FILE = "tinyv_calibration.json"
+
+
+@dataclass
+class Verdict:
+    """The decision at the verdict word: say True iff logit(True) - logit(False) > ``bias``.
+
+    Applied only where greedy decoding is about to write one of the two words, so a bias never
+    inserts a verdict elsewhere; ``margins`` (when a list) collects each row's margin (None if
+    the row never reaches a verdict)."""
+
+    true_id: int
+    false_id: int
+    bias: float = 0.0
+    margins: list | None = None
+    first: int = 0  # index in ``margins`` of the current batch's first row
+
+
+def read_calibration(model_path: str) -> float | None:
+    """The verdict bias stored with a trained tiny TinyV (None for any other model)."""
+    f = Path(str(model_path)) / CALIBRATION_FILE
+    if not f.is_file():
+        return None
+    return float(json.loads(f.read_text())["bias"])
+
+
+def choose_bias(margins: Sequence[float | None], labels: Sequence[bool], max_false_positive: float) -> float:
+    """The verdict bias with the fewest errors on a validation split among those whose share of
+    accepted negatives is at most ``max_false_positive`` (the least false positives if none is).
+    A row without a margin counts as False whatever the bias."""
+    finite = sorted({m for m in margins if m is not None})
+    cands = [0.0] + [finite[0] - 1.0] + [(a + b) / 2 for a, b in zip(finite, finite[1:])] + [finite[-1] + 1.0] \
+        if finite else [0.0]  # fmt: skip
+    n_neg = max(1, sum(not y for y in labels))
+
+    def score(b: float) -> tuple[float, int]:
+        said = [m is not None and m > b for m in margins]
+        fp = sum(s and not y for s, y in zip(said, labels)) / n_neg
+        return fp, sum(s != y for s, y in zip(said, labels))
+
+    scored = [(b, *score(b)) for b in cands]
+    ok = [x for x in scored if x[1] <= max_false_positive]
+    if ok:  # fewest errors; ties: the bias closest to 0 (the model as trained)
+        return min(ok, key=lambda x: (x[2], abs(x[0])))[0]
+    return min(scored, key=lambda x: (x[1], x[2], abs(x[0])))[0]
 
 
 def prefill_shared(model, seqs: list[list[int]], pad: int):
@@ -137,9 +203,31 @@ def _next_tokens(logits, temperature: float, gen):
     return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
 
 
+def _apply_verdict(tok, logits, verdict: Verdict | None, decided: list[bool], done):
+    """``tok`` with each undecided row that is about to write True or False re-decided by the
+    calibrated rule (`Verdict`); records the margins."""
+    if verdict is None:
+        return tok
+    for r in range(len(decided)):
+        t = int(tok[r])
+        if decided[r] or bool(done[r]) or t not in (verdict.true_id, verdict.false_id):
+            continue
+        decided[r] = True
+        margin = float(logits[r, verdict.true_id] - logits[r, verdict.false_id])
+        if verdict.margins is not None:
+            verdict.margins[verdict.first + r] = margin
+        tok[r] = verdict.true_id if margin > verdict.bias else verdict.false_id
+    return tok
+
+
 def _decode_shared(model, seqs: list[list[int]], max_tokens: int, eos: set[int], pad: int,
-                   temperature: float, gen) -> list[list[int]]:  # fmt: skip
+                   temperature: float, gen, verdict: Verdict | None = None) -> list[list[int]]:  # fmt: skip
     import torch
+
+    decided = [False] * len(seqs)
+    if verdict is not None and verdict.margins is not None:
+        verdict.first = len(verdict.margins)
+        verdict.margins.extend([None] * len(seqs))
 
     was_training = model.training
     model.eval()
@@ -150,7 +238,7 @@ def _decode_shared(model, seqs: list[list[int]], max_tokens: int, eos: set[int],
             done = torch.zeros(bsz, dtype=torch.bool)
             new: list[list[int]] = [[] for _ in range(bsz)]
             for t in range(max_tokens):
-                tok = _next_tokens(logits, temperature, gen)
+                tok = _apply_verdict(_next_tokens(logits, temperature, gen), logits, verdict, decided, done)
                 for r in range(bsz):
                     if not done[r]:
                         if int(tok[r]) in eos:
@@ -305,7 +393,11 @@ class TinyVConfig:
     generated_problems: int = 1500  # problems whose forms / wrong answers are generated
     generated_per_problem: int = 3
     perturbed_per_problem: int = 2  # damaged answers (`perturb`) per generated problem; 0 = none
-    holdout: float = 0.2  # share of problems held out for evaluation
+    holdout: float = 0.2  # share of problems held out for evaluation (the test split)
+    validation: float = 0.15  # share of problems held out to choose the verdict bias; 0 = no bias
+    # the bias is the most accurate one whose false-positive rate on the validation split is at most
+    # this: below the 5% bar the test split is judged by (issue 10), to leave room for sampling error
+    max_false_positive: float = 0.03
     steps: int = 300
     batch_size: int = 32
     lr: float = 1e-3
@@ -315,7 +407,7 @@ class TinyVConfig:
     think: bool = True  # TinyV-1.5B-Think's format: reasoning, then "Answer: True/False"
     verdict_tokens: int = 48  # decoding budget of the verifier's reply
     max_new_tokens: int = 32  # policy response length while mining
-    version: int = 2  # 2: perturbed (damaged) answers in the training pairs
+    version: int = 3  # 2: perturbed (damaged) answers in the training pairs; 3: calibrated verdict
 
 
 def mine_policy_pairs(policy_path: str, rows, cfg: TinyVConfig, template) -> list[Pair]:
@@ -348,8 +440,10 @@ def _copy_row(row):
     return r
 
 
-def build_pairs(policy_path: str, dataset, template, cfg: TinyVConfig) -> tuple[list[Pair], list[Pair]]:
-    """(train, held-out) pairs: mined + generated, split by problem, both balanced."""
+def build_pairs(policy_path: str, dataset, template,
+                cfg: TinyVConfig) -> tuple[list[Pair], list[Pair], list[Pair]]:  # fmt: skip
+    """(train, validation, held-out test) pairs: mined + generated, split by problem, balanced.
+    Validation and test hold no damaged answers (those are a training aid)."""
     rng = random.Random(cfg.seed)
     mine_rows = dataset.load("verifier_mine", limit=cfg.mine_problems)
     gen_rows = dataset.load("verifier_gen", limit=cfg.generated_problems)
@@ -359,12 +453,13 @@ def build_pairs(policy_path: str, dataset, template, cfg: TinyVConfig) -> tuple[
         pairs += perturbed_pairs(gen_rows, rng, cfg.perturbed_per_problem)
     ids = sorted({p.problem_id for p in pairs})
     rng.shuffle(ids)
-    held = set(ids[: int(len(ids) * cfg.holdout)])
-    train = balance([p for p in pairs if p.problem_id not in held], rng)
-    # held-out: mined and cleanly generated pairs only, so the accuracy stays comparable with
-    # version 1 (the damaged answers are a training aid, not what the policy is judged on)
+    n_test, n_val = int(len(ids) * cfg.holdout), int(len(ids) * cfg.validation)
+    held, val_ids = set(ids[:n_test]), set(ids[n_test : n_test + n_val])
+    train = balance([p for p in pairs if p.problem_id not in held and p.problem_id not in val_ids], rng)
+    # validation and test: mined and cleanly generated pairs only (what the policy is judged on)
+    val = balance([p for p in pairs if p.problem_id in val_ids and p.origin != "perturbed"], rng)
     test = balance([p for p in pairs if p.problem_id in held and p.origin != "perturbed"], rng)
-    return train, test
+    return train, val, test
 
 
 def _encode(tok, messages: list[dict]) -> list[int]:
@@ -529,13 +624,16 @@ def tiny_tinyv(policy_path: str, dataset, template, cfg: TinyVConfig | None = No
     if meta.is_file() and (out / "config.json").is_file():
         return str(out), json.loads(meta.read_text())
     t0 = time.time()
-    train, test = build_pairs(policy_path, dataset, template, cfg)
+    train, val, test = build_pairs(policy_path, dataset, template, cfg)
     t1 = time.time()
     train_verifier(policy_path, train, out, cfg, quiet=quiet)
     t2 = time.time()
-    judge = SharedPrefixJudge(model=str(out), batch_size=64)
     kw = {"question_suffix": cfg.question_suffix, "think": cfg.think, "max_tokens": cfg.verdict_tokens}
+    calibration = calibrate(out, val, cfg) if val else None
+    judge = SharedPrefixJudge(model=str(out), batch_size=64)
     report: dict[str, Any] = {
+        "validation_pairs": len(val),
+        "calibration": calibration,
         "train_pairs": len(train),
         "train_mined": sum(p.origin == "mined" for p in train),
         "test_pairs": len(test),
@@ -548,3 +646,24 @@ def tiny_tinyv(policy_path: str, dataset, template, cfg: TinyVConfig | None = No
     }  # fmt: skip
     meta.write_text(json.dumps(report, indent=2))
     return str(out), report
+
+
+def calibrate(model_dir: Path, val: list[Pair], cfg: TinyVConfig) -> dict[str, Any] | None:
+    """Choose the verdict bias on the validation pairs (`choose_bias`) and store it with the
+    model (`CALIBRATION_FILE`), so every later use of this verifier decides the same way.
+    Returns the bias and the validation accuracy / false positives before and after."""
+    judge = SharedPrefixJudge(model=str(model_dir), batch_size=64)
+    margins = judge.margins([p.messages(question_suffix=cfg.question_suffix) for p in val], cfg.verdict_tokens)
+    labels = [p.label for p in val]
+    if not any(m is not None for m in margins):
+        return None
+    bias = choose_bias(margins, labels, cfg.max_false_positive)
+    (Path(model_dir) / CALIBRATION_FILE).write_text(json.dumps({"bias": bias, "chosen_on": "validation split"}))
+    n_neg = max(1, sum(not y for y in labels))
+
+    def stats(b: float) -> dict[str, float]:
+        said = [m is not None and m > b for m in margins]
+        return {"accuracy": sum(s == y for s, y in zip(said, labels)) / len(labels),
+                "false_positive": sum(s and not y for s, y in zip(said, labels)) / n_neg}  # fmt: skip
+
+    return {"bias": bias, "n": len(val), "before": stats(0.0), "after": stats(bias)}

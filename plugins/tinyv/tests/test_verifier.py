@@ -114,9 +114,47 @@ def test_perturbed_pairs_are_damaged_answers_labelled_by_the_oracle():
 def test_damaged_answers_train_but_are_not_in_the_held_out_pairs(monkeypatch):
     monkeypatch.setattr(V, "mine_policy_pairs", lambda *a, **k: [])
     cfg = V.TinyVConfig(generated_problems=60, mine_problems=0, perturbed_per_problem=2, holdout=0.3)
-    train, test = V.build_pairs("unused", MultiFormTask(), None, cfg)
+    train, val, test = V.build_pairs("unused", MultiFormTask(), None, cfg)
     assert any(p.origin == "perturbed" for p in train)
     assert test and all(p.origin != "perturbed" for p in test)
+    assert val and all(p.origin != "perturbed" for p in val)
+    # train, validation and test never share a problem
+    ids = [{p.problem_id for p in part} for part in (train, val, test)]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+
+
+def test_the_verdict_bias_is_the_most_accurate_one_within_the_false_positive_bar():
+    # negatives' margins 2.0 / -1 / -2 / -3, positives' 3 / 1.5 / 1 / None (never says a verdict)
+    margins = [2.0, -1.0, -2.0, -3.0, 3.0, 1.5, 1.0, None]
+    labels = [False] * 4 + [True] * 4
+    assert V.choose_bias(margins, labels, max_false_positive=0.3) == 0.0  # one FP in four is allowed
+    strict = V.choose_bias(margins, labels, max_false_positive=0.0)
+    assert 2.0 <= strict < 3.0  # refuses the confident negative; keeps the most confident positive
+    said = [m is not None and m > strict for m in margins]
+    assert not any(s for s, y in zip(said, labels) if not y)
+
+
+def test_the_calibrated_verdict_decides_only_at_the_verdict_word():
+    t_id, f_id, other = 5, 6, 7
+    logits = torch.zeros(4, 10)
+    logits[:, t_id], logits[:, f_id] = torch.tensor([2.0, 2.0, 0.0, 2.0]), torch.tensor([1.0, 0.0, 1.0, 1.0])
+    tok = torch.tensor([t_id, t_id, f_id, other])
+    verdict = V.Verdict(t_id, f_id, bias=1.5, margins=[None] * 4)
+    decided, done = [False] * 4, torch.tensor([False, False, False, False])
+    out = V._apply_verdict(tok.clone(), logits, verdict, decided, done)
+    # margin 1 <= bias 1.5: False; margin 2 > 1.5: True; margin -1: False; not a verdict word: untouched
+    assert out.tolist() == [f_id, t_id, f_id, other]
+    assert verdict.margins == [1.0, 2.0, -1.0, None] and decided == [True, True, True, False]
+    again = V._apply_verdict(torch.tensor([t_id] * 4), logits, verdict, decided, done)
+    assert again.tolist()[:3] == [t_id] * 3  # a row decides once; later words are left alone
+
+
+def test_a_stored_bias_is_read_with_the_model(tmp_path):
+    assert V.read_calibration(str(tmp_path)) is None
+    (tmp_path / V.CALIBRATION_FILE).write_text('{"bias": 0.75}')
+    assert V.read_calibration(str(tmp_path)) == 0.75
+    judge = V.SharedPrefixJudge(model="tiny:nano", max_tokens=4)
+    assert len(judge.margins(_prompts(), 4)) == len(_prompts())
 
 
 def test_train_and_evaluate_a_tiny_verifier(tmp_path):
