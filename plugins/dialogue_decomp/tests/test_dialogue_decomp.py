@@ -254,3 +254,25 @@ def test_prompt_constants_are_pinned():
 
 
 PROMPT_SHA = "ca2e02f6967a"
+
+
+@pytest.mark.slow
+def test_reproduction_runs_end_to_end_at_toy_size(tmp_path, monkeypatch):
+    """Every stage once, tiny: sessions -> decompositions -> four r_theta -> GRPO arms -> verdicts."""
+    from r1repro.repro.run import run_reproduction
+
+    monkeypatch.setenv("R1REPRO_RUNS", str(tmp_path))
+    out = run_reproduction("dialogue_decomp", overrides=[
+        "seeds=[0]", "workers=1", "decomp.train_sessions=20", "decomp.test_sessions=5", "decomp.world.turns=8",
+        "engine.model.sft.steps=4", "engine.model.sft.examples=32", "engine.trainer.total_steps=1",
+        "engine.trainer.batch_size=2", "engine.rollout.n=2", "engine.eval.limit=4", "engine.eval.n=1",
+        "engine.rollout.max_new_tokens=8"], quiet=True)  # fmt: skip
+    res = json.loads((Path(out["out_dir"]) / "results.json").read_text())
+    assert set(out["verdicts"]) >= {
+        "multimodal_rm_beats_geli",
+        "rl_multimodal_beats_uniform",
+        "multimodal_labels",
+    }
+    assert set(res["measurements"]["rm_turn_corr"]) == {"decomp_mm", "decomp_text", "geli", "uniform"}
+    assert {"base", "rl_decomp_mm", "rl_uniform"} <= set(res["measurements"]["final_score"])
+    assert len(res["items"]["rm_turn_corr"]["geli"]["0"]) == 5
