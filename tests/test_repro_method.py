@@ -326,3 +326,41 @@ def test_each_seed_gets_its_own_cached_warm_start(tmp_path, monkeypatch):
 
     assert path("a", 0) == path("b", 0) != path("a", 1)
     assert len(trained) == 2 and trained[0][1] == 0 and trained[1][1] == 1 and "init1" in trained[1][0]
+
+
+def test_results_are_archived_with_the_claims_and_regenerate_without_runs(tmp_path):
+    """runs/ is not in git: the cited report is archived under reproductions/<paper>/results/, a
+    clean clone (no runs/) regenerates the same README, and rows from before the archive stay."""
+    from r1repro.repro.results import BEGIN, END, update_results
+
+    root, runs = tmp_path / "repo", tmp_path / "runs"
+    for paper in ("alpha", "beta", "gamma"):
+        (root / "reproductions" / paper).mkdir(parents=True)
+        (root / "reproductions" / paper / "claims.yaml").write_text("claims: []\n")
+        (root / "plugins" / paper).mkdir(parents=True)
+        (root / "plugins" / paper / "README.md").write_text(f"# {paper}\n{BEGIN}\n{END}\n")
+    old_row = "| beta | `20250101-000000-cpu` | `0ld0000` | [0, 1, 2, 3, 4] | 3.0 min | 2 | 0 | 0 | 0 |"
+    (root / "README.md").write_text(f"# top\n{BEGIN}\n| paper | run |\n|---|---|\n{old_row}\n{END}\n")
+    _full_run(runs, "alpha", "20260101-000000-cpu", "full", [stats.HELD])
+    _full_run(runs, "alpha", "20260103-000000-cpu", "full", [stats.NOT_HELD])
+    quiet = lambda *_: None  # noqa: E731
+    update_results(root, runs, log=quiet)
+    archived = sorted(p.name for p in (root / "reproductions/alpha/results").iterdir())
+    assert archived == ["20260103-000000-cpu.json"]  # the newest full run only
+    alpha, top = (root / "plugins/alpha/README.md").read_text(), (root / "README.md").read_text()
+    assert "reproductions/alpha/results/20260103-000000-cpu.json" in alpha and "did not hold" in alpha
+    assert old_row in top and "earlier generation" in top and ": beta." in top
+    assert "No full-profile run yet: gamma." in top
+    # a clean clone: no runs at all, same READMEs
+    assert update_results(root, tmp_path / "no-runs", check=True, log=quiet) == []
+    assert update_results(root, runs, check=True, log=quiet) == []
+
+
+def test_the_readme_result_tables_are_what_the_archived_reports_generate(tmp_path):
+    """Nobody types results: this checkout's README sections regenerate unchanged from the
+    reports archived under reproductions/<paper>/results/ (no runs/ needed)."""
+    from r1repro.paths import repo_root
+    from r1repro.repro.results import update_results
+
+    stale = update_results(repo_root(), tmp_path / "no-runs", check=True, log=lambda *_: None)
+    assert stale == [], f"stale README results (run `make results`): {stale}"
