@@ -40,3 +40,21 @@ def test_fixed_threads_restores_the_setting():
     assert torch.get_num_threads() == before
     with fixed_threads(None):
         assert torch.get_num_threads() == before
+
+
+def test_untrained_segments_are_in_the_context_but_out_of_the_loss():
+    from r1repro.models.sft import response_tokens
+    from r1repro.models.tiny import load_tokenizer
+
+    tok = load_tokenizer()
+    segs = [("<search> Rome </search>", True), ("<information> Rome is in Italy. </information>", False),
+            ("<answer> Italy </answer>", True)]  # fmt: skip
+    parts = [tok(t, add_special_tokens=False)["input_ids"] for t, _ in segs]
+    ids, labels = response_tokens(tok, segs, 256)
+    assert ids == parts[0] + parts[1] + parts[2] + [tok.eos_token_id]
+    assert labels == parts[0] + [-100] * len(parts[1]) + parts[2] + [tok.eos_token_id]
+    # a plain string trains every token; a cut response keeps its first tokens, then the EOS
+    text_ids = tok("<answer> Italy </answer>", add_special_tokens=False)["input_ids"]
+    assert response_tokens(tok, "<answer> Italy </answer>", 256) == (text_ids + [tok.eos_token_id],) * 2
+    cut_ids, cut_labels = response_tokens(tok, segs, 3)
+    assert cut_ids == parts[0][:3] + [tok.eos_token_id] and cut_labels == cut_ids

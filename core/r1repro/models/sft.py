@@ -5,6 +5,11 @@ model never is. ``warm_start`` fine-tunes it on (prompt, worked response) pairs 
 dataset (``Dataset.solution`` gives the response; loss on response tokens only) and
 caches the result under a hash of everything that determines it, so repeated runs and
 every arm of a reproduction start from the same, already-trained checkpoint.
+
+A multi-turn task's worked response may be a list of ``(text, trained)`` segments: the text of a
+segment with ``trained`` false (a tool's observation) is in the context but out of the loss, as
+the RL rollout masks observations (`response_tokens`). Each segment is tokenised on its own, as
+the multi-turn rollout tokenises each turn and each observation.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ pinned, a cached warm start is the same bits in every process (the main process,
 arm worker) on a given CPU type and torch build. (Other CPU types may still round differently.)"""
 
 
-def sft_pairs(dataset, template, split: str, n: int, seed: int) -> list[tuple[list[dict], str]]:
+def sft_pairs(dataset, template, split: str, n: int, seed: int) -> list[tuple[list[dict], Any]]:
+    """(messages, response) pairs; a response is a string or ``(text, trained)`` segments."""
     rows = dataset.load(split, limit=n, seed=seed)
     pairs = []
     for row in rows:
@@ -37,9 +43,28 @@ def sft_pairs(dataset, template, split: str, n: int, seed: int) -> list[tuple[li
             response = dataset.solution(row, template)
         else:
             response = template.format_response(answer=str(row.ground_truth))
-        pairs.append((template.render(row), template.response_prefix + response if not response.startswith(
-            template.response_prefix) else response))  # fmt: skip
+        prefix = template.response_prefix
+        if isinstance(response, str):
+            response = prefix + response if not response.startswith(prefix) else response
+        elif prefix and not (response and response[0][0].startswith(prefix)):
+            response = [(prefix, True), *response]
+        pairs.append((template.render(row), response))
     return pairs
+
+
+def response_tokens(tok, response, max_len: int) -> tuple[list[int], list[int]]:
+    """(token ids, labels) of a worked response, cut to ``max_len`` tokens, then the EOS.
+
+    ``response`` is a string (every token trained) or ``(text, trained)`` segments; the labels
+    of an untrained segment are -100 (in the context, out of the loss)."""
+    segments = [(response, True)] if isinstance(response, str) else [(str(t), bool(m)) for t, m in response]
+    ids: list[int] = []
+    labels: list[int] = []
+    for text, trained in segments:
+        seg = tok(text, add_special_tokens=False)["input_ids"]
+        ids += seg
+        labels += seg if trained else [-100] * len(seg)
+    return ids[:max_len] + [tok.eos_token_id], labels[:max_len] + [tok.eos_token_id]
 
 
 @contextmanager
@@ -105,7 +130,7 @@ def warm_start(model_cfg, sft_cfg, data_cfg, registry, quiet: bool = False) -> s
 
 def train_sft(
     base: str,
-    pairs: Sequence[tuple[list[dict], str]],
+    pairs: Sequence[tuple[list[dict], Any]],
     out: Path,
     steps: int,
     batch_size: int = 32,
@@ -118,7 +143,8 @@ def train_sft(
     dtype: str = "float32",
     threads: int | None = SFT_THREADS,
 ) -> Path:
-    """Plain causal-LM fine-tuning on (messages, response) pairs; loss on the response only.
+    """Plain causal-LM fine-tuning on (messages, response) pairs; loss on the response only (and
+    only on its trained segments, `response_tokens`).
     Runs on ``threads`` CPU threads (`SFT_THREADS`; None: the caller's setting)."""
     import torch
 
@@ -132,10 +158,7 @@ def train_sft(
         for messages, response in pairs:
             prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
             p_ids = tok(prompt, add_special_tokens=False)["input_ids"][-max_prompt_length:]
-            r_ids = tok(response, add_special_tokens=False)["input_ids"][:max_response_length] + [
-                tok.eos_token_id
-            ]
-            examples.append((p_ids, r_ids))
+            examples.append((p_ids, *response_tokens(tok, response, max_response_length)))
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min(1.0, (s + 1) / max(1, warmup_steps)) * max(0.1, 1 - s / max(1, steps))
@@ -147,14 +170,14 @@ def train_sft(
         pad = tok.pad_token_id
         for _ in bar:
             batch = [examples[rng.randrange(len(examples))] for _ in range(batch_size)]
-            width = max(len(p) + len(r) for p, r in batch)
+            width = max(len(p) + len(r) for p, r, _ in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             labels = torch.full((len(batch), width), -100, dtype=torch.long)
             attn = torch.zeros((len(batch), width), dtype=torch.long)
-            for i, (p, r) in enumerate(batch):
+            for i, (p, r, lab) in enumerate(batch):
                 seq = p + r
                 ids[i, : len(seq)] = torch.tensor(seq)
-                labels[i, len(p) : len(seq)] = torch.tensor(r)
+                labels[i, len(p) : len(seq)] = torch.tensor(lab)
                 attn[i, : len(seq)] = 1
             loss = model(input_ids=ids, attention_mask=attn, labels=labels).loss
             opt.zero_grad(set_to_none=True)

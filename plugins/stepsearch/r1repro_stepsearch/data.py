@@ -132,14 +132,29 @@ def _names(rng: random.Random, n: int, syllables: int, taken: set[str]) -> list[
     return out
 
 
+def _full_names(rng: random.Random, n: int, taken: set[str]) -> list[str]:
+    """``n`` distinct "First Last" names of two syllables each (a first or last name may repeat,
+    but never a pair in either order: BM25 cannot tell "Kaso Miru" from "Miru Kaso")."""
+    out: list[str] = []
+    while len(out) < n:
+        first, last = ("".join(rng.choice(_SYL) for _ in range(2)).capitalize() for _ in range(2))
+        if first != last and f"{first} {last}" not in taken and f"{last} {first}" not in taken:
+            taken.add(f"{first} {last}")
+            out.append(f"{first} {last}")
+    return out
+
+
 @functools.lru_cache(maxsize=8)
-def make_world(seed: int = 0, n_people: int = 60, n_companies: int = 16, n_cities: int = 8,
+def make_world(seed: int = 0, n_people: int = 1000, n_companies: int = 16, n_cities: int = 8,
                n_countries: int = 4) -> World:  # fmt: skip
-    """The seeded world shared by every split (the corpus is the same at train and test time)."""
+    """The seeded world shared by every split (the corpus is the same at train and test time).
+
+    Many people (1000: 800 for training, 200 for testing), so that the warm start meets most of
+    them once or never and must learn to copy a name out of the question or a document; with a
+    few dozen it learns every training person's company by heart and cannot read a new one."""
     rng = random.Random(seed)
     taken: set[str] = set()
-    firsts, lasts = _names(rng, n_people, 2, taken), _names(rng, n_people, 2, taken)
-    people = [f"{a} {b}" for a, b in zip(firsts, lasts)]
+    people = _full_names(rng, n_people, taken)
     companies = [f"{n} {rng.choice(_COMPANY_SUFFIX)}" for n in _names(rng, n_companies, 2, taken)]
     cities = _names(rng, n_cities, 3, taken)
     countries = _names(rng, n_countries, 3, taken)
@@ -221,18 +236,35 @@ class WorldDataset(GeneratedDataset):
             rows.append(row)
         return rows
 
-    def solution(self, row: Row, template: Template) -> str:
-        """A worked trajectory for the SFT warm start: search each hop's entity, then answer.
+    def solution(self, row: Row, template: Template) -> list[tuple[str, bool]]:
+        """A worked trajectory for the SFT warm start, as ``(text, trained)`` segments: search each
+        hop with its key phrase ("<person> works for", "<company> city", "<city> country"), read
+        the next entity from the retrieved documents, then answer.
 
         The observations are the real retrieval results (the same retriever and ``topk`` as the
-        CPU preset's environment), so the warm start shows the format, not the answers (they
-        differ for every person)."""
-        from r1repro_stepsearch.env import SearchEnvironment
-
-        env = SearchEnvironment(corpus={"world_seed": self.world_seed}, topk=self.topk, max_turns=4)
+        CPU preset's environment) and are segments with ``trained`` false: in the context, out of
+        the SFT loss, as the RL rollout masks them (``state_masking``). Every entity a query names
+        is in the question or in an earlier observation, so the warm start shows how to read the
+        documents, not the answers (they differ for every person). The key phrase ranks the hop's
+        fact document first; a bare name would tie it with the entity's distractors (BM25), and a
+        worked trajectory would then search a company its observations never named."""
+        env = self._solution_env()
         state = env.reset(row)
-        out = []
-        for ent in row.extra["hop_entities"]:
-            action = f"<search> {ent} </search>"
-            out.append(action + (env.step(state, action).observation or ""))
-        return "".join(out) + f"<answer> {row.ground_truth['target'][0]} </answer>"
+        out: list[tuple[str, bool]] = []
+        for (_, query), gold in zip(row.ground_truth["search_keys"], row.extra["support_docs"]):
+            action = f"<search> {query} </search>"
+            obs = env.step(state, action).observation or ""
+            if gold["paragraph_text"] not in obs:
+                raise RuntimeError(
+                    f"query {query!r} does not retrieve its fact document (world {self.world_seed})"
+                )
+            out += [(action, True), (obs, False)]
+        return out + [(f"<answer> {row.ground_truth['target'][0]} </answer>", True)]
+
+    def _solution_env(self):
+        """One search environment (one BM25 index) for every worked trajectory of this dataset."""
+        if getattr(self, "_env", None) is None:
+            from r1repro_stepsearch.env import SearchEnvironment
+
+            self._env = SearchEnvironment(corpus={"world_seed": self.world_seed}, topk=self.topk, max_turns=4)
+        return self._env

@@ -17,6 +17,7 @@ an episode may issue at most ``max_searches`` searches with queries cut to ``max
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from r1repro.components import Environment
@@ -48,14 +49,17 @@ def render_docs(docs: list[Doc]) -> str:
 
 
 def load_corpus(corpus: Any) -> list[Doc]:
-    """``{"world_seed": s}`` (the CPU world), ``{"path": file.jsonl}`` or a list of records."""
+    """``{"world_seed": s}`` (the CPU world), ``{"path": file.jsonl}`` or a list of records.
+
+    Any mapping counts, not only a dict: built from an engine config, ``corpus`` is an OmegaConf
+    ``DictConfig`` (read as a list of records, its keys would fail every search)."""
     if corpus is None:
         return []
-    if isinstance(corpus, dict) and "world_seed" in corpus:
+    if isinstance(corpus, Mapping) and "world_seed" in corpus:
         from r1repro_stepsearch.data import make_world
 
         return make_world(int(corpus["world_seed"])).docs
-    if isinstance(corpus, dict) and "path" in corpus:
+    if isinstance(corpus, Mapping) and "path" in corpus:
         from pathlib import Path
 
         from r1repro.components import _read_records

@@ -85,18 +85,70 @@ def test_world_questions_need_successive_searches():
         golds = [d["paragraph_text"] for d in row.extra["support_docs"]]
         assert len(golds) == row.extra["hops"]
         # the question names only the person: the first hop's document is found, the later ones are not
-        obs = env.step(env.reset(row), f"<search> {row.extra['hop_entities'][0]} </search>").observation
+        obs = env.step(
+            env.reset(row), f"<search> {row.ground_truth['search_keys'][0][1]} </search>"
+        ).observation
         found = doc_contents(obs.split("<information>")[1].split("</information>")[0])
-        assert any(golds[0] in d for d in found) and not any(golds[1] in d for d in found)
+        assert golds[0] in found[0] and not any(golds[1] in d for d in found)
         assert row.ground_truth["target"][0] not in row.problem
     world = make_world(0)
     assert len(world.docs) > 3 * len(world.people)  # distractors share each entity's name
+    assert len(set(world.people)) == len(world.people) >= 1000
+
+
+def test_every_hops_key_phrase_ranks_its_fact_document_first():
+    """The worked trajectories search "<person> works for", "<company> city", "<city> country":
+    for every entity of the world BM25 must put the fact document first (a bare name ties it with
+    the entity's distractors; a name pair in reverse order would tie it with another person's)."""
+    world = make_world(0)
+    env = SearchEnvironment(corpus={"world_seed": 0}, topk=1)
+    queries = [(f"{p} works for", ("employer", p)) for p in world.people]
+    queries += [(f"{c} city", ("seat", c)) for c in world.seat]
+    queries += [(f"{c} country", ("country", c)) for c in world.country]
+    (hits,) = zip(*[env.retriever.search([q], 1) for q, _ in queries])
+    assert [h[0] for h in hits] == [world.fact_doc[k] for _, k in queries]
+    firsts_lasts = {tuple(p.split()) for p in world.people}
+    assert not {(b, a) for a, b in firsts_lasts} & firsts_lasts
+
+
+def test_an_environment_built_from_an_engine_config_searches():
+    """The engine builds the environment from an OmegaConf config: ``corpus`` is a DictConfig,
+    and every search of a run used to fail on it ("search failed: AttributeError")."""
+    from r1repro.engine.config import make_config
+    from r1repro.registry import get_registry
+
+    cfg = make_config(
+        {"rollout": {"environment": {"name": "stepsearch.search", "corpus": {"world_seed": 0}, "topk": 2}}}
+    )
+    env = get_registry().build("environment", cfg.rollout.environment)
+    person = make_world(0).people[0]
+    res = env.step(env.reset(None), f"<search> {person} works for </search>")
+    assert not res.tool_failed and f"Doc 1<## Title: {person} ##> {person} works for" in res.observation
+
+
+def test_world_solution_segments_mask_observations_and_read_only_what_was_shown():
+    """SFT segments: the model's turns are trained, the observations are not; every entity a query
+    or the answer names is in the question or an earlier observation."""
+    ds = WorldDataset(three_hop_share=0.5, topk=2)
+    for row in ds.load("sft", limit=40):
+        segs = ds.solution(row, None)
+        assert [m for _, m in segs] == [True, False] * row.extra["hops"] + [True]
+        seen = row.problem
+        for text, trained in segs:
+            if trained:
+                kind, content = parse_action(text)
+                assert kind in ("search", "answer") and text == f"<{kind}> {content} </{kind}>"
+                named = content.removesuffix(" works for").removesuffix(" city").removesuffix(" country")
+                assert named in seen
+            else:
+                assert text.startswith("\n\n<information> Doc 1<## Title: ")
+                seen += text
 
 
 def test_world_solution_scores_full_marks():
     ds, reward = WorldDataset(), StepSearchReward()
     row = ds.load("train", limit=1)[0]
-    text = ds.solution(row, None)
+    text = "".join(t for t, _ in ds.solution(row, None))
     from r1repro.types import Sample
 
     (res,) = reward([Sample(response=text, ground_truth=row.ground_truth, extra=row.extra)])

@@ -44,10 +44,19 @@ def test_cpu_budgets_fit_a_worked_episode():
     room for one: both budgets cover the longest 3-hop solution of the CPU preset."""
     from r1repro_stepsearch.data import WorldDataset
 
+    from r1repro.models.sft import response_tokens
     from r1repro.models.tiny import load_tokenizer
 
     e = _cfg("cpu").engine
     ds = WorldDataset(three_hop_share=1.0, topk=e.data.dataset.topk)
     tok = load_tokenizer()
-    longest = max(len(tok(ds.solution(r, None))["input_ids"]) + 1 for r in ds.load("train", limit=20))
-    assert longest <= e.model.sft.max_response_length and longest <= e.rollout.max_new_tokens
+    segs = [ds.solution(r, None) for r in ds.load("train", limit=200)]
+    # the SFT sees the whole episode (its EOS is trained, the response was not cut) ...
+    for s in segs:
+        ids, labels = response_tokens(tok, s, e.model.sft.max_response_length)
+        assert len(ids) == sum(len(tok(t)["input_ids"]) for t, _ in s) + 1 and labels[-1] == tok.eos_token_id
+    longest = max(sum(len(tok(t)["input_ids"]) for t, _ in s) for s in segs) + 1
+    assert longest <= e.rollout.max_new_tokens
+    # ... and a rollout shows every observation whole, as the warm start saw it
+    obs = max(len(tok(t)["input_ids"]) for s in segs for t, trained in s if not trained)
+    assert obs <= e.rollout.environment.max_observation_tokens
