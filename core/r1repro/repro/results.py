@@ -88,12 +88,18 @@ def latest_full_report(paper_dir: Path, archive: Path | None = None) -> Report |
     return None
 
 
+ARCHIVE_DROP = ("items",)  # per-item evaluation arrays (megabytes): they stay in the run folder
+
+
 def archive_report(rep: Report, archive: Path) -> Path:
-    """Keep ``rep`` as ``archive/<run-id>.json`` (and only it: older archived reports go)."""
+    """Keep ``rep`` as ``archive/<run-id>.json`` (and only it: older archived reports go), without
+    the per-item arrays (``ARCHIVE_DROP``): claims, verdicts, measurements, seeds, timing and the
+    environment are what the READMEs and a reader need."""
     archive.mkdir(parents=True, exist_ok=True)
     dest = archive / f"{rep.run_id}.json"
     if rep.path.resolve() != dest.resolve():
-        dest.write_text(json.dumps(rep.data, indent=1, sort_keys=True) + "\n")
+        slim = {k: v for k, v in rep.data.items() if k not in ARCHIVE_DROP}
+        dest.write_text(json.dumps(slim, indent=1, sort_keys=True) + "\n")
     for old in archive.glob("*.json"):
         if old != dest:
             old.unlink()
