@@ -239,3 +239,130 @@ def test_environment_runs_as_a_verl_tool(tmp_path):
     assert resp1.text == "<tool_response>3+4</tool_response>" and m1["tool_call"] == 1.0
     assert m2["done"] == 1.0 and m2["tool_failed"] == 1.0
     assert reward == 0.0 and iid not in tool.states
+
+
+class _LookupEnv:
+    """A two-action environment with the paper-style tags: <search> q </search> -> an
+    observation and a step reward of 0.5; <answer> a </answer> ends the episode."""
+
+    max_turns = 3
+    stop_strings = ("</search>", "</answer>")
+    max_observation_tokens = 6
+    final_answer_turn = True
+    continue_after_eos = True
+
+    def __init__(self):
+        self.closed = 0
+
+    def reset(self, row):
+        return {"row": row.id}
+
+    def step(self, state, text):
+        from r1repro.types import StepResult
+
+        if "<answer>" in text:
+            return StepResult(done=True)
+        if "boom" in text:
+            raise RuntimeError("retriever down")
+        return StepResult(observation=" <information> paris is in france , a long document </information> ",
+                          tool_call=True, step_reward=0.5)  # fmt: skip
+
+    def close(self, state):
+        self.closed += 1
+
+
+def _scripted_loop(turn_texts, response_length=64):
+    """An `EnvironmentAgentLoop` without verl's server: the policy says ``turn_texts`` in order."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from r1repro.models.tiny import load_tokenizer
+    from r1repro.verl_bridge.agent_loop import EnvironmentAgentLoop
+
+    tok = load_tokenizer()
+    calls = []
+
+    class Server:
+        async def generate(self, request_id, prompt_ids, sampling_params):
+            calls.append((list(prompt_ids), dict(sampling_params)))
+            text = turn_texts[min(len(calls) - 1, len(turn_texts) - 1)]
+            ids = tok.encode(text, add_special_tokens=False) + ([tok.eos_token_id] if text.endswith("</answer>") else [])
+            ids = ids[: sampling_params["max_tokens"]]
+            return SimpleNamespace(token_ids=ids, log_probs=[-0.1] * len(ids), extra_fields={})
+
+    class Loop(EnvironmentAgentLoop):
+        async def prompt_ids(self, kwargs):
+            return [5, 6, 7]
+
+    loop = Loop.__new__(Loop)
+    loop.tokenizer, loop.server_manager, loop.env = tok, Server(), _LookupEnv()
+    loop.template = SimpleNamespace(response_prefix="")
+    loop.response_length = response_length
+    kwargs = {"extra_info": {"id": "q1", "problem": "where is paris?"}, "reward_model": {"ground_truth": "france"}}
+    out = asyncio.run(loop.run({"temperature": 1.0}, **kwargs))
+    return loop, out, calls, tok
+
+
+def test_environment_agent_loop_runs_the_paper_tags_inside_verls_loop_contract():
+    loop, out, calls, tok = _scripted_loop(["<search> paris </search>", "<answer> france </answer>"])
+    turns = out.extra_fields["r1repro_turns"]
+    assert [t["policy"].strip() for t in turns] == ["<search> paris </search>", "<answer> france </answer>"]
+    assert calls[0][1]["stop"] == ["</search>", "</answer>"] and calls[0][1]["include_stop_str_in_output"]
+    first = tok.encode("<search> paris </search>", add_special_tokens=False)
+    obs = len(tok.encode(" <information> paris is in france , a long document </information> ",
+                         add_special_tokens=False)[:6])  # fmt: skip
+    mask = out.response_mask
+    assert mask[: len(first)] == [1] * len(first)  # the policy's search turn is trained on
+    assert mask[len(first) : len(first) + obs] == [0] * obs  # the observation (cut to 6 tokens) is not
+    assert all(m == 1 for m in mask[len(first) + obs :])
+    assert turns[0]["end"] == len(first) - 1 and out.response_ids[turns[0]["end"]] == first[-1]
+    assert out.extra_fields["r1repro_step_rewards"] == [[len(first) - 1, 0.5]]
+    assert turns[1]["end"] == len(out.response_ids) - 1  # the answer turn keeps its EOS: the episode ended
+    assert out.response_logprobs[len(first) : len(first) + obs] == [0.0] * obs
+    # the second call continued the prompt + first turn + observation
+    assert calls[1][0] == [5, 6, 7] + out.response_ids[: len(first) + obs]
+    assert loop.env.closed == 1 and out.extra_fields["r1repro_tool_calls"] == 1
+
+
+def test_environment_agent_loop_turns_a_tool_crash_into_an_observation_and_respects_the_budget():
+    loop, out, calls, tok = _scripted_loop(["<search> boom </search>"] * 10, response_length=40)
+    assert out.extra_fields["r1repro_tool_failures"] >= 1
+    assert "error" in out.extra_fields["r1repro_turns"][0]["observation"].lower()
+    assert len(out.response_ids) <= 40 and loop.env.closed == 1
+    assert len(out.extra_fields["r1repro_turns"]) <= _LookupEnv.max_turns + 1
+
+
+def test_step_rewards_reach_verls_token_scores_where_they_were_earned():
+    import json
+
+    from r1repro.verl_bridge.reward import TOKEN_REWARDS_KEY, sample_from_verl, to_verl_result
+    from r1repro.verl_bridge.trainer import dense_rewards
+
+    extras = [
+        {"r1repro_step_rewards": [[2, 0.5]], "reward_extra_info": {TOKEN_REWARDS_KEY: json.dumps([[4, -0.25], [9, 1.0]])}},
+        {"reward_extra_info": {"acc": 1.0}},
+        "not a dict",
+    ]  # fmt: skip
+    d = dense_rewards(extras, lengths=[6, 5, 5], width=8)
+    assert d[0].tolist() == [0, 0, 0.5, 0, -0.25, 0, 0, 0]  # offset 9 is past the response: dropped
+    assert d[1].abs().sum() == 0 and d[2].abs().sum() == 0
+    assert dense_rewards([{"reward_extra_info": {}}], [4], 4) is None
+
+    # a dense reward's token rewards travel as a string (verl's metrics skip strings)
+    from r1repro.components import Reward
+    from r1repro.types import RewardResult
+
+    class Dense(Reward):
+        name = "dense-test"
+        dense = True
+
+        def score_one(self, sample):
+            ends = [t["end"] for t in sample.meta.get("turns", [])]
+            return RewardResult(1.0, {}, [(e, 0.1) for e in ends])
+
+    turns = [{"policy": "<search> a </search>", "observation": "x", "end": 3}, {"policy": "b", "end": 7}]
+    s = sample_from_verl("src", "text", "gt", {"r1repro_turns": turns})
+    assert s.meta["turns"] == turns
+    res = to_verl_result(Dense(), Dense().score_one(s))
+    assert json.loads(res[TOKEN_REWARDS_KEY]) == [[3, 0.1], [7, 0.1]]
+    assert TOKEN_REWARDS_KEY not in to_verl_result(Reward(), RewardResult(1.0))

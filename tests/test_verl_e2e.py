@@ -98,3 +98,23 @@ def test_tinyv_preset_with_a_stub_judge(tmp_path):
             k for k in keys if "val" in k
         )
     assert any(m.get("actor/pg_loss") is not None for m in run.metrics.values())
+
+
+def test_stepsearch_preset_runs_ppo_with_a_critic_and_step_rewards_from_its_search_tool(tmp_path):
+    """StepSearch's paper loop inside verl: EnvironmentAgentLoop with the bare <search>/<answer>
+    tags over a BM25 index of the CPU world, PPO with a critic (GAE, gamma = lambda = 1, KL in
+    reward), and the 0.6 (IG - RP) step rewards placed on the </search> tokens by r1repro_sync.
+    The policy is the harness's scripted searcher (a random tiny model never writes a whole
+    <search> ... </search>); its log-probs and every update are the real model's."""
+    run = _run(tmp_path, "stepsearch", [
+        "verl.dataset=stepsearch.world", "verl.template=stepsearch.cpu",
+        "+verl.agent_loop.environment.corpus={world_seed: 0}", "~verl.agent_loop.environment.retriever",
+        "verl.agent_loop.environment.topk=2", "verl.agent_loop.environment.max_turns=2",
+        "verl.agent_loop.environment.max_observation_tokens=96"],  # the CPU preset's: </information> fits
+        {"max_response_length": 256, "max_prompt_length": 160, "policy_script": "search_then_answer"})  # fmt: skip
+    keys = run.keys()
+    assert {"critic/vf_loss", "critic/values/mean"} <= keys, "the critic did not train"
+    assert all(m.get("num_turns/max", 0) >= 3 for s, m in run.metrics.items() if s > 0), "no search turn"
+    earned = [m.get("reward/step_rewards_sum/mean", 0.0) for s, m in run.metrics.items() if s > 0]
+    assert any(abs(e) > 0 for e in earned), f"no step reward reached the token scores: {earned}"
+    assert "actor/reward_kl_penalty" in keys, "KL in reward (the preset's) did not run"

@@ -52,6 +52,9 @@ class Reward:
     name: str = ""
     description: ClassVar[str] = ""
     group_aware: ClassVar[bool] = False
+    dense: ClassVar[bool] = False
+    """Places step rewards (``RewardResult.token_rewards``); in verl they travel in the result as
+    ``r1repro_token_rewards`` and the ``r1repro_sync`` trainer adds them to the token scores."""
     isolate: ClassVar[bool] = False
     preload_modules: ClassVar[tuple[str, ...]] = ()
     """Modules the isolated checks import (e.g. ``("sympy",)``), preloaded in the pool."""

@@ -152,3 +152,118 @@ class StrategyAgentLoop(AgentLoopBase):
                               extra_fields={**getattr(self, "_server_fields", {}), **(extra or {})})  # fmt: skip
         out.extra_fields.update({"turn_scores": [], "tool_rewards": []})
         return out
+
+
+class EnvironmentAgentLoop(StrategyAgentLoop):
+    """A registered r1repro `Environment` inside verl, with the paper's own action tags.
+
+    The same episode as the local engine's ``core.multi_turn`` (`r1repro.engine.rollout.MultiTurn`):
+    the policy writes until one of the environment's stop strings (``</search>``, ``</answer>``)
+    or EOS; the turn's text goes to ``Environment.step``; the observation is appended with
+    response_mask 0 (out of the loss and of GAE, as verl masks tool output) and cut to the
+    environment's ``max_observation_tokens``; ``final_answer_turn`` gives one more tool-free
+    turn, ``continue_after_eos`` lets the environment judge a turn that ended in EOS. verl's own
+    tool agent loop speaks ``<tool_call>`` JSON instead, which is not what these papers trained.
+
+    The turns go to the reward through ``extra_fields`` (verl merges them into the reward's
+    ``extra_info``): ``r1repro_turns`` (the model's text, the observation and the position of the
+    turn's last token, per turn) is the local engine's ``meta["turns"]``, so a reward that places
+    step rewards (``RewardResult.token_rewards``) puts them on the same tokens at both scales;
+    ``r1repro_step_rewards`` are the environment's own step rewards. The ``r1repro_sync``
+    trainer adds both into verl's token-level scores. A preset selects it with::
+
+        verl:
+          agent_loop: {_target_: r1repro.verl_bridge.agent_loop.EnvironmentAgentLoop,
+                       environment: {name: stepsearch.search, ...}}
+    """
+
+    def __init__(self, *args, environment: Any = None, strategy: Any = "core.multi_turn", **kwargs):
+        super().__init__(*args, strategy=strategy, **kwargs)
+        if environment is None:
+            raise ValueError("EnvironmentAgentLoop needs 'environment' (an environment component spec)")
+        self.env = build_component("environment", environment)
+
+    def stop_reason(self, tokens: list[int], text: str, room: int) -> str:
+        """eos / stop (a stop string was written) / length, as the local engine names them."""
+        if self.ends_with_eos(tokens):
+            return "eos"
+        if any(s and s in text for s in getattr(self.env, "stop_strings", ()) or ()):
+            return "stop"
+        return "length" if len(tokens) >= room else "stop"
+
+    async def run(self, sampling_params: dict[str, Any], **kwargs):
+        import asyncio
+
+        env = self.env
+        row = row_from_kwargs(kwargs)
+        prompt = await self.prompt_ids(kwargs)
+        budget = self.response_length
+        response: list[int] = []
+        mask: list[int] = []
+        logprobs: list[float] = []
+        turns: list[dict[str, Any]] = []
+        step_rewards: list[list[float]] = []
+        tool_calls = tool_failures = 0
+        truncated = False
+        eos_ids = {self.tokenizer.eos_token_id}
+        final = env.max_turns if getattr(env, "final_answer_turn", False) else None
+        prefix = self.encode(getattr(self.template, "response_prefix", "") or "")
+        state = await asyncio.to_thread(env.reset, row)
+        try:
+            for turn in range(env.max_turns + (final is not None)):
+                if turn == 0 and prefix:  # forced, as the local engine forces it: log-prob 0
+                    response += prefix[:budget]
+                    mask += [1] * len(prefix[:budget])
+                    logprobs += [0.0] * len(prefix[:budget])
+                room = budget - len(response)
+                if room <= 0:
+                    truncated = True
+                    break
+                stops = list(getattr(env, "stop_strings", ()) or ())
+                out = await self.generate(prompt + response, sampling_params, room, stops or None)
+                toks = list(out.token_ids)[:room]
+                lps = list(out.log_probs or [0.0] * len(toks))[: len(toks)]
+                text = self.tokenizer.decode(toks, skip_special_tokens=True)
+                why = self.stop_reason(toks, text, room)
+                eos_goes_on = why == "eos" and getattr(env, "continue_after_eos", False) and turn != final
+                while eos_goes_on and toks and toks[-1] in eos_ids:
+                    toks, lps = toks[:-1], lps[:-1]
+                response += toks
+                mask += [1] * len(toks)
+                logprobs += lps
+                record = {"policy": self.tokenizer.decode(toks, skip_special_tokens=True), "observation": "",
+                          "end": len(response) - 1}  # fmt: skip
+                turns.append(record)
+                if why == "length" or len(response) >= budget:
+                    truncated = True
+                    break
+                if (why == "eos" and not eos_goes_on) or turn == final:
+                    break
+                step = await asyncio.to_thread(_safe_step, env, state, record["policy"])
+                tool_calls += int(step.tool_call)
+                tool_failures += int(step.tool_failed)
+                if step.step_reward is not None:
+                    step_rewards.append([len(response) - 1, float(step.step_reward)])
+                if step.observation:
+                    obs = self.encode(step.observation)[: env.max_observation_tokens][: budget - len(response)]
+                    response += obs
+                    mask += [0] * len(obs)
+                    logprobs += [0.0] * len(obs)
+                    record["observation"] = self.tokenizer.decode(obs, skip_special_tokens=True)
+                if step.done:
+                    break
+        finally:
+            await asyncio.to_thread(env.close, state)
+        return self.output(prompt, response, mask, logprobs, turns=1 + len(turns), extra={
+            "r1repro_turns": turns, "r1repro_step_rewards": step_rewards, "r1repro_tool_calls": tool_calls,
+            "r1repro_tool_failures": tool_failures, "r1repro_truncated": truncated})  # fmt: skip
+
+
+def _safe_step(env, state, text: str):
+    """``env.step``; an exception becomes an error observation (a tool never crashes a rollout)."""
+    from r1repro.types import StepResult
+
+    try:
+        return env.step(state, text)
+    except Exception as exc:  # noqa: BLE001
+        return StepResult(observation=f"\n<error>{type(exc).__name__}</error>\n", tool_call=True, tool_failed=True)

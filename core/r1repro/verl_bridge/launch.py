@@ -35,6 +35,9 @@ CPU_SMOKE_DEFAULTS: dict[str, Any] = {
     "timeout_s": 600,
     "validate": False,  # validation before training and after the last step (verl's val-aux metrics)
     "overrides": [],  # extra verl overrides for this smoke run, appended last
+    # a scripted policy of the CPU harness instead of sampling (tests of multi-turn tools, which a
+    # random tiny model never calls): "search_then_answer" (r1repro_verl_cpu.hf_rollout.scripted_turn)
+    "policy_script": None,
 }
 
 
@@ -95,7 +98,24 @@ def cpu_smoke_overrides(smoke: dict[str, Any], out: Path) -> list[str]:
         "trainer.resume_mode=disable",
         f"trainer.default_local_dir={out / 'checkpoints'}",
         "trainer.logger=[console]",
+        *(_critic_smoke(smoke, ppo_batch, micro) if smoke.get("critic") else []),
         *[str(o) for o in smoke.get("overrides") or []],
+    ]
+
+
+def _critic_smoke(smoke: dict[str, Any], ppo_batch: int, micro: int) -> list[str]:
+    """The same CPU settings for a PPO preset's critic (a value model from the tiny policy)."""
+    from r1repro.models.tiny import resolve_model
+
+    return [
+        f"critic.model.path={resolve_model(str(smoke['model']))}",
+        "critic.strategy=fsdp2",
+        "critic.fsdp.strategy=fsdp2",
+        "critic.fsdp.use_torch_compile=false",
+        "critic.model.enable_gradient_checkpointing=false",
+        "+critic.model.override_config.attn_implementation=eager",
+        f"critic.ppo_mini_batch_size={ppo_batch}",
+        f"critic.ppo_micro_batch_size_per_gpu={micro}",
     ]
 
 
@@ -162,7 +182,8 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
     overrides = vcfg.preset_overrides(preset, str(train_path), str(val_path) if val_path.is_file() else None)
     overrides += _agent_loop_overrides(preset, out)
     if smoke:
-        overrides += cpu_smoke_overrides(smoke, out)
+        estimator = str((preset.get("overrides") or {}).get("algorithm.adv_estimator", ""))
+        overrides += cpu_smoke_overrides({**smoke, "critic": estimator == "gae"}, out)
     composed = vcfg.compose(overrides)
     checked = vcfg.validate(composed)
     (out / "verl_config.yaml").write_text(vcfg.to_yaml(composed))
@@ -188,7 +209,8 @@ def launch_paper_scale(name: str, cfg, reproduction, dry_run: bool = False, regi
     if dry_run:
         return summary
     if smoke:
-        return _run(cmd, out, summary, cpu_smoke_env(), timeout=float(smoke["timeout_s"]))
+        script = {"R1REPRO_VERL_CPU_SCRIPT": str(smoke["policy_script"])} if smoke.get("policy_script") else {}
+        return _run(cmd, out, summary, {**cpu_smoke_env(), **script}, timeout=float(smoke["timeout_s"]))
     try:
         import torch
 

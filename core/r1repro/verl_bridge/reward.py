@@ -28,6 +28,10 @@ from r1repro.textutil import clean_text
 from r1repro.types import Sample
 from r1repro.verl_bridge.export import decode_ground_truth
 
+TURNS_KEY = "r1repro_turns"  # agent-loop extra field: [{"policy", "observation", "end"}] per turn
+TOKEN_REWARDS_KEY = "r1repro_token_rewards"  # result key of a dense reward: JSON [[offset, value], ...]
+STEP_REWARDS_KEY = "r1repro_step_rewards"  # agent-loop extra field: the environment's [[offset, value], ...]
+
 
 @lru_cache(maxsize=32)
 def _reward(spec_json: str):
@@ -63,6 +67,10 @@ def sample_from_verl(
         except json.JSONDecodeError:
             row_extra = {}
     meta = {k: extra_info[k] for k in ("num_turns", "uid") if k in extra_info}
+    turns = extra_info.get(TURNS_KEY)  # from `EnvironmentAgentLoop`: the model's text per turn
+    turns = turns.tolist() if hasattr(turns, "tolist") else turns
+    if isinstance(turns, list | tuple):
+        meta["turns"] = [dict(t) for t in turns if isinstance(t, dict)]
     return Sample(
         response=clean_text(solution_str),
         ground_truth=decode_ground_truth(ground_truth),
@@ -76,8 +84,11 @@ def sample_from_verl(
     )
 
 
-def to_verl_result(reward, res) -> dict[str, float]:
-    out = {"score": float(res.score), "acc": float(is_correct(res))}
+def to_verl_result(reward, res) -> dict[str, Any]:
+    out: dict[str, Any] = {"score": float(res.score), "acc": float(is_correct(res))}
+    if getattr(reward, "dense", False):  # a string: verl's metrics skip it, the trainer reads it
+        pairs = [[int(o), float(v)] for o, v in (res.token_rewards or []) if math.isfinite(float(v))]
+        out[TOKEN_REWARDS_KEY] = json.dumps(pairs)
     for key in getattr(reward, "info_keys", ()) or ():
         v = res.info.get(key, math.nan)
         try:

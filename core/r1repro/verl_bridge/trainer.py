@@ -9,7 +9,12 @@ it (a group-aware reward, or an estimator declared with ``side_info=True``):
    its decoded response;
 2. it runs the reward's **group stage** (``Reward.combine``) on every uid group and writes the
    new scores back into ``rm_scores`` (on the last response token, as verl does);
-3. it calls the estimator with ``side_info`` (see `r1repro.algos`).
+3. it calls the estimator with ``side_info`` (see `r1repro.algos`);
+4. it adds step rewards into ``rm_scores`` on the tokens that earned them (`dense_rewards`: a
+   dense reward's ``r1repro_token_rewards`` and an environment's ``r1repro_step_rewards``, both
+   recorded through `r1repro.verl_bridge.agent_loop.EnvironmentAgentLoop`), before KL-in-reward
+   and GAE, so a critic credits each step as in the local engine. Without step rewards, and
+   without 1-3, verl's own method runs unchanged.
 
 Everything else follows verl's own method step for step: KL in reward, rollout correction
 (IS weights, rejection sampling and the ``rollout_corr/*`` metrics, computed whenever verl
@@ -71,6 +76,41 @@ def results_from_extra(
             clean.setdefault("correct", bool(acc))
         out.append(RewardResult(float(s), clean))
     return out
+
+
+def dense_rewards(extras: Sequence[Any], lengths: Sequence[int], width: int):
+    """Step rewards to add to verl's token-level scores, or None when no sample has any.
+
+    Two sources per sample (see `r1repro.verl_bridge.agent_loop.EnvironmentAgentLoop`): a dense
+    reward's ``r1repro_token_rewards`` (JSON pairs in its ``reward_extra_info``) and the
+    environment's ``r1repro_step_rewards`` (an agent-loop extra field). Offsets count response
+    tokens; an offset past the sample's (possibly cut) response is dropped."""
+    import json
+
+    import torch
+
+    from r1repro.verl_bridge.reward import STEP_REWARDS_KEY, TOKEN_REWARDS_KEY
+
+    out = torch.zeros(len(lengths), width)
+    found = False
+    for i, e in enumerate(extras):
+        e = e if isinstance(e, dict) else {}
+        pairs = list(e.get(STEP_REWARDS_KEY) or [])
+        raw = (e.get("reward_extra_info") or {}).get(TOKEN_REWARDS_KEY)
+        if isinstance(raw, str):
+            try:
+                pairs += json.loads(raw)
+            except ValueError:
+                pass
+        for pair in pairs:
+            try:
+                off, val = int(pair[0]), float(pair[1])
+            except (TypeError, ValueError, IndexError):
+                continue
+            if 0 <= off < min(int(lengths[i]), width) and math.isfinite(val):
+                out[i, off] += val
+                found = True
+    return out if found else None
 
 
 def reward_info_metrics(results: Sequence[RewardResult], prefix: str = "reward/") -> dict[str, float]:
@@ -156,14 +196,27 @@ def register_trainer() -> type:
             return (reward if group else None), side
 
         def _reward_info_only(self, batch, metrics):
+            """Reward info metrics, and step rewards added into rm_scores (then verl's own method)."""
             import transfer_queue as tq
+            from tensordict import TensorDict
+            from verl.workers.utils.padding import response_to_nested
 
             data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id,
-                                   select_fields=["extra_fields", "rm_scores"])  # fmt: skip
-            if "extra_fields" in data.keys():
-                extra = list(data["extra_fields"])
-                infos = [(e or {}).get("reward_extra_info", {}) if isinstance(e, dict) else {} for e in extra]
-                metrics.update(reward_info_metrics(results_from_extra(infos, [0.0] * len(infos))))
+                                   select_fields=["extra_fields", "rm_scores", "response_mask"])  # fmt: skip
+            if "extra_fields" not in data.keys():
+                return
+            extra = list(data["extra_fields"])
+            infos = [(e or {}).get("reward_extra_info", {}) if isinstance(e, dict) else {} for e in extra]
+            metrics.update(reward_info_metrics(results_from_extra(infos, [0.0] * len(infos))))
+            response_mask = data["response_mask"]
+            scores = data["rm_scores"].to_padded_tensor(padding=0.0)
+            dense = dense_rewards(extra, response_mask.to_padded_tensor(padding=0).sum(-1).tolist(), scores.shape[-1])
+            if dense is not None:
+                metrics["reward/step_rewards_sum/mean"] = float(dense.sum(-1).mean())
+                new = scores + dense.to(scores.dtype)
+                tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id,
+                                fields=TensorDict({"rm_scores": response_to_nested(new, response_mask)},
+                                                  batch_size=len(batch)))  # fmt: skip
 
         def _compute_advantage(self, batch, metrics):
             reward, side = self._r1repro_needs()
@@ -209,6 +262,14 @@ def register_trainer() -> type:
                                 fields=TensorDict({"rm_scores": response_to_nested(new, response_mask)},
                                                   batch_size=len(batch)))  # fmt: skip
             metrics.update(reward_info_metrics(results))
+            dense = dense_rewards(extra, lengths.tolist(), proto.batch["rm_scores"].shape[-1])
+            if dense is not None:  # step rewards on their tokens (after the group stage's last-token score)
+                metrics["reward/step_rewards_sum/mean"] = float(dense.sum(-1).mean())
+                proto.batch["rm_scores"] = proto.batch["rm_scores"] + dense.to(proto.batch["rm_scores"].dtype)
+                tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id,
+                                fields=TensorDict({"rm_scores": response_to_nested(proto.batch["rm_scores"],
+                                                                                   response_mask)},
+                                                  batch_size=len(batch)))  # fmt: skip
             proto.batch["token_level_scores"] = proto.batch["rm_scores"]
             if self.config.algorithm.use_kl_in_reward:
                 proto, kl_metrics = apply_kl_penalty(

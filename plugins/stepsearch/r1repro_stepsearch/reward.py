@@ -252,6 +252,7 @@ class StepSearchReward(Reward):
 
     description = "StepSearch (qa_step.py): F1 + 0.618*key coverage, step rewards 0.6*(IG - RP) at </search>"
     failure_score = FORMAT_FAIL_SCORE
+    dense = True  # step rewards on the </search> tokens (token_rewards); verl: via the r1repro_sync trainer
 
     def __init__(self, step_rewards: bool = True, information_gain: bool = True, redundancy_penalty: bool = True,
                  search_key_reward: bool = True, search_key_weight: float = SEARCH_KEY_WEIGHT,

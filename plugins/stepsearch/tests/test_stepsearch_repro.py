@@ -34,7 +34,12 @@ def test_paper_preset_matches_the_official_script():
     assert e.critic.lr == o["critic.optim.lr"] == p["critic_lr"]
     assert e.algorithm.kl_coef == o["algorithm.kl_ctrl.kl_coef"] == p["kl_coef"]
     assert e.actor.entropy_coeff == o["actor_rollout_ref.actor.entropy_coeff"] == p["entropy_coeff"]
-    assert o["data.max_response_length"] == p["max_response_length"]
+    # verl's response budget covers every turn (official: a per-turn cap over max_turns + 1 turns)
+    assert o["data.max_response_length"] == p["max_response_length"] * (p["max_turns"] + 1)
+    loop = _cfg("paper").verl.agent_loop  # the paper's own tags inside verl, not <tool_call> JSON
+    assert loop._target_.endswith("EnvironmentAgentLoop") and loop.environment.name == "stepsearch.search"
+    assert loop.environment.max_turns == p["max_turns"] and loop.environment.topk == p["topk"]
+    assert o["trainer.v1.trainer_mode"] == "r1repro_sync"  # places the step rewards before GAE
     assert e.rollout.environment.max_turns == p["max_turns"] and e.rollout.environment.topk == p["topk"]
     assert o["algorithm.adv_estimator"] == "gae" and o["critic.cliprange_value"] == p["cliprange_value"]
 

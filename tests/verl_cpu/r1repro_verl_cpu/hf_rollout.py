@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from typing import Any
 
 import ray
@@ -34,6 +35,24 @@ SERVER_PREFIX = "r1repro_hf_server_"
 
 def server_name(replica_rank: int) -> str:
     return f"{SERVER_PREFIX}{replica_rank}"
+
+
+SCRIPT_ENV = "R1REPRO_VERL_CPU_SCRIPT"
+
+
+def scripted_turn(script: str, tokenizer, prompt_ids: list[int], stops: list[str]) -> list[int] | None:
+    """A scripted policy turn (test double), or None to sample from the model.
+
+    ``search_then_answer`` (multi-turn search tests; a random tiny model never writes a whole
+    ``<search> ... </search>``): while the context holds no ``<information>``, search for the
+    question (the text after the last "Question:"); then answer ``unknown`` and end (EOS)."""
+    if script != "search_then_answer" or "</search>" not in stops:
+        return None
+    context = tokenizer.decode(prompt_ids, skip_special_tokens=True)
+    if "<information>" in context:
+        return tokenizer.encode("<answer> unknown </answer>", add_special_tokens=False) + [tokenizer.eos_token_id]
+    question = context.rsplit("Question:", 1)[-1].split("?")[0].strip() or "question"
+    return tokenizer.encode(f"<search> {question} </search>", add_special_tokens=False)
 
 
 def _stop_criteria(tokenizer, stops: list[str], prompt_len: int):
@@ -122,9 +141,13 @@ class HFServer:
             kwargs["stopping_criteria"] = StoppingCriteriaList(
                 [_stop_criteria(self.tokenizer, stops, len(prompt_ids))]
             )
+        scripted = scripted_turn(os.environ.get(SCRIPT_ENV, ""), self.tokenizer, prompt_ids, stops)
         with torch.no_grad():
-            out = self.model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
-            response = out[0, len(prompt_ids) :].tolist()
+            if scripted is not None:  # a test double for the policy: its text, the model's log-probs
+                response = scripted[:max_new]
+            else:
+                out = self.model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
+                response = out[0, len(prompt_ids) :].tolist()
             eos = self.tokenizer.eos_token_id
             if eos in response:
                 response = response[: response.index(eos) + 1]

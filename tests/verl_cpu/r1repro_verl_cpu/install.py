@@ -64,6 +64,28 @@ def _unpinned_offload() -> None:
             mod.CPUOffloadPolicy = UnpinnedCPUOffloadPolicy
 
 
+def _eager_value_model() -> None:
+    """verl loads a PPO critic as ``AutoModelForTokenClassification`` with
+    ``attn_implementation="flash_attention_2"`` hard-coded (``verl.utils.model.load_valuehead_model``),
+    which cannot load without flash-attn (and falls back to trl, not installed). On CPU the same
+    class loads with eager attention; the engine imports the function at call time, so replacing
+    the module attribute is enough."""
+    import verl.utils.model as vm
+
+    if getattr(vm.load_valuehead_model, "_r1repro_cpu", False):
+        return
+
+    def load_valuehead_model(local_path, torch_dtype, model_config, trust_remote_code):
+        from transformers import AutoModelForTokenClassification
+
+        return AutoModelForTokenClassification.from_pretrained(
+            pretrained_model_name_or_path=local_path, torch_dtype=torch_dtype, config=model_config,
+            attn_implementation="eager", trust_remote_code=trust_remote_code)  # fmt: skip
+
+    load_valuehead_model._r1repro_cpu = True
+    vm.load_valuehead_model = load_valuehead_model
+
+
 def load_verl_entry_points(policy: str | None) -> None:
     """What ``verl/__init__`` does with ``verl.plugins`` entry points (same policy variable)."""
     import logging
@@ -88,6 +110,7 @@ def install() -> None:
     _register_platform()
     _plain_gloo()
     _unpinned_offload()
+    _eager_value_model()
     from r1repro_verl_cpu.hf_rollout import register
 
     register()
