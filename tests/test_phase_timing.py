@@ -113,3 +113,18 @@ def test_bench_summary_splits_a_seed_of_each_reproduction_by_phase():
     assert "Judge per sample: 100x PRIME's grader's" in text
     assert "| x | 2 | 300 | 10 | 3 | 1.12 | 22.4% | 59.7% | 17.9% |" in text  # 67 s per seed
     assert "Not estimated: y (its own pipeline)" in text
+
+
+def test_bench_summary_lists_tinyv_overhead_per_size_ratio():
+    summarize = _summarize_module()
+
+    def bench(case, ratio, llm_share):
+        info = {"case": case, "setup": f"tinyv {case}", "size_ratio": ratio, "paper_size_ratio": 1.5 / 7,
+                "share_sent_to_llm": 0.5, "llm_share_of_step_time": llm_share, "rule_share_of_step_time": 0.001,
+                "reward_share_of_step_time": llm_share + 0.01, "paper_overhead": 0.06}  # fmt: skip
+        return {"stats": {"median": 1.0}, "extra_info": info}
+
+    text = "\n".join(summarize.tinyv([bench("arm", 1.0, 0.8), bench("paper_ratio", 0.26, 0.3)]))
+    assert "| arm | tinyv arm | 1.00 | 1 | 50.0% | 80.0% |" in text
+    assert "| paper_ratio | tinyv paper_ratio | 0.26 | 1 | 50.0% | 30.0% |" in text
+    assert "size ratio 0.21" in text

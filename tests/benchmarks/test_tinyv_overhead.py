@@ -12,6 +12,14 @@ arithmetic task) trains a few steps; each step records
 The verifier numbers come from the reward's ``consume_stats()``, merged into the step's
 metrics: ``reward/llm_share`` and ``reward/llm_seconds`` (TinyV's reward).
 Skipped, with the reason, while ``tinyv.addon`` is not registered.
+
+Two set-ups (issue 10 asks for the overhead at the paper's verifier/policy size ratio):
+
+* ``arm``: the reproduction's arm as it runs, verifier and policy both ``tiny:micro``
+  (size ratio 1);
+* ``paper_ratio``: the same arm with a ``tiny:small`` policy (~3.4M parameters, warm-started
+  by the same SFT recipe) and the same ~0.9M tiny TinyV: ratio ~0.26, near TinyV-1.5B /
+  Qwen2.5-7B = 0.21. Parameter counts and their ratio are recorded next to the times.
 """
 
 from __future__ import annotations
@@ -24,11 +32,13 @@ import pytest
 from r1repro.bench import bench_engine_steps, bench_rounds, bench_threads
 
 PAPER_OVERHEAD = 0.06  # TinyV abstract / intro: "about 6% extra compute" (fact sheet text-rl.md, [page])
+PAPER_SIZE_RATIO = 1.5 / 7.0  # TinyV-1.5B verifier / Qwen2.5-7B policy (§5.1)
+SETUPS = {"arm": None, "paper_ratio": "tiny:small"}  # set-up -> policy override (None: as the arm)
 REWARD = "tinyv.addon"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _tinyv_engine_config(registry, out_dir: Path):
+def _tinyv_engine_config(registry, out_dir: Path, policy: str | None = None):
     """The CPU-scale engine config of the TinyV reproduction's addon arm (or a minimal one)."""
     from omegaconf import OmegaConf
 
@@ -55,10 +65,28 @@ def _tinyv_engine_config(registry, out_dir: Path):
         cfg = make_config({"reward": stand_in, "data": {"dataset": "core.arithmetic", "template": "core.boxed"},
                            "model": {"path": "tiny:micro"}, "rollout": {"n": 8, "max_new_tokens": 32},
                            "trainer": {"batch_size": 8}})  # fmt: skip
-    over = {"eval": {"limit": 0, "every": 0},
+    over: dict = {"eval": {"limit": 0, "every": 0},
             "trainer": {"threads": bench_threads(), "progress": False, "out_dir": str(out_dir),
                         "save_every": 10**9, "log_samples": 0, "resume": False}}  # fmt: skip
+    if policy is not None:
+        over["model"] = {"path": policy}
+        source += f", policy {policy}"
     return OmegaConf.merge(cfg, OmegaConf.create(over)), source
+
+
+def _parameters(model_or_path) -> int:
+    """Parameter count of a loaded model, or of a model folder / ``tiny:`` / ``tinyv:`` name."""
+    if hasattr(model_or_path, "parameters"):
+        return sum(p.numel() for p in model_or_path.parameters())
+    from r1repro.models.tiny import load_policy
+
+    path = str(model_or_path)
+    if path.startswith("tinyv:"):
+        from r1repro_tinyv.verifier import resolve_verifier_model
+
+        path = resolve_verifier_model(path)
+    model, _ = load_policy(path)
+    return sum(p.numel() for p in model.parameters())
 
 
 def _llm_usage(m: dict[str, float], per_step: int) -> tuple[float | None, float | None]:
@@ -77,15 +105,21 @@ def _llm_usage(m: dict[str, float], per_step: int) -> tuple[float | None, float 
     return share, seconds
 
 
-def test_tinyv_overhead(benchmark, bench_registry, tmp_path):
+@pytest.mark.parametrize("setup", list(SETUPS))
+def test_tinyv_overhead(benchmark, bench_registry, tmp_path, setup):
     if REWARD not in bench_registry.names("reward"):
         pytest.skip(f"reward '{REWARD}' is not registered (install plugins/tinyv): nothing to measure")
+    from omegaconf import OmegaConf
+
     from r1repro.engine.local import LocalEngine
 
-    cfg, source = _tinyv_engine_config(bench_registry, tmp_path)
+    cfg, source = _tinyv_engine_config(bench_registry, tmp_path, policy=SETUPS[setup])
     engine = LocalEngine(cfg, registry=bench_registry, out_dir=tmp_path, quiet=True).setup()
+    judge_model = OmegaConf.select(cfg, "reward.judge.model")
+    policy_params = _parameters(engine.model)
+    verifier_params = _parameters(judge_model) if judge_model else None
     timed = bench_engine_steps(
-        benchmark, engine, bench_rounds(3), "tinyv: LLM-verifier overhead in a CPU-scale step"
+        benchmark, engine, bench_rounds(3), f"tinyv: LLM-verifier overhead in a CPU-scale step ({setup})"
     )
     per_step = cfg.trainer.batch_size * cfg.rollout.n
     usage = [_llm_usage(m, per_step) for m in timed]
@@ -96,7 +130,12 @@ def test_tinyv_overhead(benchmark, bench_registry, tmp_path):
         {
             "comparison": "tinyv",
             "side": "r1repro",
+            "case": setup,
             "setup": source,
+            "policy_parameters": policy_params,
+            "verifier_parameters": verifier_params,
+            "size_ratio": verifier_params / policy_params if verifier_params else None,
+            "paper_size_ratio": PAPER_SIZE_RATIO,
             "samples_per_step": per_step,
             "share_sent_to_llm": statistics.fmean(sent) if sent else None,
             "llm_share_of_step_time": statistics.fmean(judge_share) if judge_share else None,
