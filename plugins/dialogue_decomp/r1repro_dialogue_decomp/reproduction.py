@@ -5,7 +5,8 @@ from the decomposer (multimodal and text-only, through the judge interface: at C
 rule-based stand-in), the uniform split and GELI's session regression; one r_theta per source.
 Recorded per source (derived arms ``decomp_mm``, ``decomp_text``, ``geli``, ``uniform``):
 ``rm_turn_corr`` (held-out, one item per session), ``label_corr`` (the labels themselves, on the
-training sessions) and ``decomp_errors`` (sessions whose decomposition could not be read).
+training sessions) and ``decomp_error_rate`` (the share of training sessions whose decomposition
+could not be read; the table counts them as ``decomp_errors``).
 
 Then GRPO on each source's r_theta (arms ``rl_<source>``, from the seed's shared SFT warm
 start; ``base`` is the warm start), evaluated by the hidden rule's quality of the generated
@@ -54,7 +55,8 @@ class DialogueDecompReproduction(Reproduction):
                     run.record("label_corr", src, seed, row["label_corr"], items=res.label_corr[src])
                 if src in res.errors:
                     row["decomp_errors"] = float(len(res.errors[src]))
-                    run.record("decomp_errors", src, seed, row["decomp_errors"])
+                    failed = {s.id: float(s.id in res.errors[src]) for s in res.train}  # one item per session
+                    run.record("decomp_error_rate", src, seed, _mean(failed.values()), items=failed)
                     for sid, why in list(res.errors[src].items())[:3]:
                         run.note(f"seed {seed} {src} session {sid}: {why}")
                 rows[src].append(row)
