@@ -52,3 +52,36 @@ def test_openai_judge_against_a_loopback_server_with_retry_and_failures():
         dead = OpenAIJudge(model="m", base_url="http://127.0.0.1:9/v1", max_retries=1, timeout_s=1)
         assert dead.complete([[{"role": "user", "content": "x"}]]) == [""]  # never raises
         assert dead.stats.failures == 1
+
+
+def test_check_loads_the_model_outside_the_per_prompt_deadline():
+    """A judge whose model is made on first use (the tiny TinyV trains its verifier) may take
+    longer to load than one answer may take; `check` must not time that out, and a loader
+    that fails is one clear `JudgeUnavailable` line."""
+    import time
+
+    import pytest
+
+    from r1repro.judge import Judge, JudgeUnavailable
+
+    class Slow(Judge):
+        loaded = False
+
+        def load(self):
+            time.sleep(1.5)
+            self.loaded = True
+
+        def _complete(self, prompts, max_tokens, temperature):
+            if not self.loaded:  # lazy, as the transformers back-end loads on first use
+                self.load()
+            return ["True"] * len(prompts)
+
+    Slow(timeout_s=1).check()  # 1.5 s of loading under a 1 s per-prompt deadline
+
+    class Broken(Slow):
+        def load(self):
+            raise FileNotFoundError("no verifier folder\nsecond line")
+
+    why = r"could not be loaded: .*FileNotFoundError: no verifier folder$"  # one line, the first
+    with pytest.raises(JudgeUnavailable, match=why):
+        Broken().check()

@@ -137,9 +137,20 @@ class Judge:
             raise JudgeError(f"judge returned {len(out)} outputs for {len(prompts)} prompts")
         return out
 
+    def load(self) -> None:
+        """Load (or make) the judge's model ahead of the first question. Not under the
+        per-prompt deadline: a model made on first use (e.g. a verifier trained and cached)
+        may take minutes. The default does nothing (remote and stub judges)."""
+
     def check(self) -> None:
         """Load the judge and ask it one question; raise `JudgeUnavailable` (one line) if it
         cannot answer. Called before training so a missing model stops the run at setup."""
+        try:
+            self.load()
+        except JudgeUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one line, whatever the loader raised
+            raise JudgeUnavailable(f"the judge could not be loaded: {_one_line(exc)}") from None
         _, errors = self.complete_checked(["Is 2 + 2 = 4? Answer True or False."], max_tokens=2)
         if errors[0] is not None:
             raise JudgeUnavailable(f"the judge does not answer: {errors[0]}")
@@ -197,6 +208,9 @@ class TransformersJudge(Judge):
         self.use_chat_template, self.max_prompt_tokens = use_chat_template, max_prompt_tokens
         self._model = self._tok = None
         self._lock = threading.Lock()
+
+    def load(self) -> None:
+        self._load()
 
     def _load(self):
         with self._lock:

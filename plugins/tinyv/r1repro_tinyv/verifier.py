@@ -402,6 +402,10 @@ class TinyVConfig:
     batch_size: int = 32
     lr: float = 1e-3
     warmup_steps: int = 20
+    # loss weight of the verdict token (" True"/" False") against the think text's tokens: the
+    # canonical forms are ~20 tokens and easy to copy, so unweighted their loss drowns the one
+    # token that decides (1 = plain token-mean cross-entropy)
+    verdict_weight: float = 1.0
     seed: int = 0
     question_suffix: str = ""  # must match the reward's question_suffix
     think: bool = True  # TinyV-1.5B-Think's format: reasoning, then "Answer: True/False"
@@ -486,6 +490,7 @@ def train_verifier(base: str, pairs: list[Pair], out: Path, cfg: TinyVConfig, qu
             examples.append((prompt, answer))
         head = common_prefix_length([e[0] for e in examples])
         prefix = examples[0][0][:head]
+        verdict_ids = [tok(" " + w, add_special_tokens=False)["input_ids"][-1] for w in (TRUE, FALSE)]
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)) * max(0.1, 1 - s / max(1, cfg.steps))
@@ -497,8 +502,7 @@ def train_verifier(base: str, pairs: list[Pair], out: Path, cfg: TinyVConfig, qu
             logits, labels = _shared_head_logits(
                 model, prefix, [(q[head:], a) for q, a in batch], tok.pad_token_id
             )
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                                     ignore_index=-100)  # fmt: skip
+            loss = _weighted_loss(logits, labels, verdict_ids, cfg.verdict_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -509,6 +513,22 @@ def train_verifier(base: str, pairs: list[Pair], out: Path, cfg: TinyVConfig, qu
                     f"[tiny TinyV] step {step} loss {loss.item():.4f} ({time.time() - t0:.0f}s)", flush=True
                 )
         return save_model_dir(model, tok, out)
+
+
+def _weighted_loss(logits, labels, verdict_ids: list[int], weight: float):
+    """Token-mean cross-entropy over the answer tokens, the verdict tokens counted ``weight``
+    times (normalised by the weighted token count, so ``weight = 1`` is the plain mean)."""
+    import torch
+
+    flat, lab = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
+    per = torch.nn.functional.cross_entropy(flat, lab, ignore_index=-100, reduction="none")
+    w = (lab != -100).to(per.dtype)
+    if weight != 1.0:
+        is_verdict = torch.zeros_like(lab, dtype=torch.bool)
+        for i in verdict_ids:
+            is_verdict |= lab == i
+        w = torch.where(is_verdict, w * weight, w)
+    return (per * w).sum() / w.sum().clamp_min(1.0)
 
 
 def _shared_head_logits(model, prefix: list[int], rest: list[tuple[list[int], list[int]]], pad: int):

@@ -175,3 +175,17 @@ def test_tinyv_tiny_resolution_honours_the_environment(monkeypatch):
     monkeypatch.setenv(V.VERIFIER_ENV, "/some/verifier")
     assert V.resolve_verifier_model("tinyv:tiny") == "/some/verifier"
     assert V.resolve_verifier_model("zhangchenxu/TinyV-1.5B") == "zhangchenxu/TinyV-1.5B"
+
+
+def test_the_verdict_weight_scales_only_the_verdict_tokens_share_of_the_loss():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 4, 11)
+    labels = torch.tensor([[-100, 3, 4, 7], [-100, -100, 5, 7]])  # 7 is the verdict token
+    plain = torch.nn.functional.cross_entropy(logits.reshape(-1, 11), labels.reshape(-1), ignore_index=-100)
+    assert torch.allclose(V._weighted_loss(logits, labels, [7, 8], 1.0), plain)
+    per = torch.nn.functional.cross_entropy(logits.reshape(-1, 11), labels.reshape(-1), ignore_index=-100,
+                                            reduction="none")  # fmt: skip
+    verdict, think = per[[3, 7]].sum(), per[[1, 2, 6]].sum()
+    want = (10 * verdict + think) / (2 * 10 + 3)
+    assert torch.allclose(V._weighted_loss(logits, labels, [7, 8], 10.0), want)
+    assert not torch.allclose(want, plain)  # the weight changes the loss
