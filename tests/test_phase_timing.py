@@ -43,6 +43,28 @@ def test_timing_summary_and_report_line():
     assert "the rest 2.0 min" in timing_line({}, 120.0) and "worker time" not in timing_line({}, 120.0)
 
 
+def test_a_reproduction_times_its_own_phases(tmp_path):
+    """`ReproRun.phase`: a reproduction that trains its arms, or prepares each seed, itself
+    says so in the report instead of leaving it all in "the rest"."""
+    import time
+
+    from r1repro.repro.report import timing_line
+    from r1repro.repro.run import ReproRun
+
+    run = ReproRun(name="x", scale="cpu", cfg={}, out_dir=tmp_path, reproduction=None, registry=None)
+    with run.phase("prep_s"):
+        time.sleep(0.05)
+    with pytest.raises(RuntimeError), run.phase("arms_s"):  # an error still counts its time
+        time.sleep(0.05)
+        raise RuntimeError("arm failed")
+    assert run.timing["prep_s"] >= 0.05 and run.timing["arms_s"] >= 0.05
+    with pytest.raises(KeyError, match="unknown timing phase"), run.phase("arm_s"):
+        pass
+    line = timing_line({"arms_s": 120.0, "prep_s": 180.0}, 360.0)
+    assert "arms × seeds 2.0 min" in line and "per-seed preparation 3.0 min" in line and "the rest 1.0 min" in line
+    assert "per-seed preparation" not in timing_line({"arms_s": 120.0}, 360.0)
+
+
 @pytest.mark.slow
 def test_engine_and_run_jobs_record_each_phase(tmp_path, monkeypatch):
     """A real (tiny) job: the warm start is timed, each evaluation has ``timing/eval``, steps

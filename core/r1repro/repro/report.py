@@ -84,7 +84,9 @@ def timing_line(timing: dict[str, float], wall_time_s: float) -> str:
               f"{t['eval_s'] / 60:.1f} min evaluation: {t['eval_s'] / worker:.0%} evaluation)") if worker else ""  # fmt: skip
     return (
         f"- where the time went (wall): SFT warm starts {t['sft_s'] / 60:.1f} min, arms × seeds "
-        f"{t['arms_s'] / 60:.1f} min{shares}, the rest {t['other_s'] / 60:.1f} min"
+        f"{t['arms_s'] / 60:.1f} min{shares}, "
+        + (f"per-seed preparation {t['prep_s'] / 60:.1f} min, " if t["prep_s"] else "")
+        + f"the rest {t['other_s'] / 60:.1f} min"
     )
 
 

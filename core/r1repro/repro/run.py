@@ -21,6 +21,7 @@ override wins over both. README result tables come from full-profile runs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -79,6 +80,19 @@ class ReproRun:
     protocols: dict[str, str] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     """Where the run's time went (`PHASES`), summed over every `train_arms` call."""
+
+    @contextlib.contextmanager
+    def phase(self, name: str):
+        """Add the wall time of the ``with`` block to ``timing[name]`` (a key of `PHASES`):
+        for a reproduction that trains its arms itself (``arms_s``) or prepares each seed
+        itself (``prep_s``), so its report says where the time went."""
+        if name not in PHASES:
+            raise KeyError(f"unknown timing phase {name!r}; one of {sorted(PHASES)}")
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timing[name] += time.perf_counter() - t0
 
     # ----------------------------------------------------------------- recording
     def record(self, metric: str, arm: str, seed: int, value: float, items: Any = None) -> None:
@@ -287,6 +301,8 @@ def standard_measurements(history: list[dict[str, float]]) -> dict[str, float]:
 PHASES = {
     "sft_s": "SFT warm starts trained by this run (wall; 0 when every seed's warm start was cached)",
     "arms_s": "wall time of training arms x seeds (the worker processes run in parallel)",
+    "prep_s": "per-seed preparation a reproduction runs itself (wall: its warm starts, the verifiers "
+    "or proxies it trains, tables), outside sft_s and arms_s",
     "rl_s": "RL steps, summed over arms x seeds (worker seconds; judges included)",
     "eval_s": "evaluations, generation and scoring, summed over arms x seeds (worker seconds)",
     "judge_s": "LLM judges inside the RL steps' rewards (worker seconds; part of rl_s)",
@@ -310,7 +326,7 @@ def timing_summary(timing: dict[str, float], wall_time_s: float) -> dict[str, fl
     (verifiers or proxies a reproduction trains, tables, analysis)."""
     out = {k: float(timing.get(k, 0.0)) for k in PHASES}
     out["wall_s"] = float(wall_time_s)
-    out["other_s"] = max(0.0, wall_time_s - out["sft_s"] - out["arms_s"])
+    out["other_s"] = max(0.0, wall_time_s - out["sft_s"] - out["arms_s"] - out["prep_s"])
     return out
 
 

@@ -33,10 +33,11 @@ class DistillSourceReproduction(Reproduction):
 
         cfg = OmegaConf.to_container(run.cfg.distill, resolve=True)
         rows = {t: [] for t in TEACHERS}
-        for seed in run.seeds:
-            run.log(f"seed {seed}: teachers, reference LM, students")
-            for t, row in self.run_seed(run, cfg, seed).items():
-                rows[t].append(row)
+        with run.phase("arms_s"):  # the students are this study's arms
+            for seed in run.seeds:
+                run.log(f"seed {seed}: teachers, reference LM, students")
+                for t, row in self.run_seed(run, cfg, seed).items():
+                    rows[t].append(row)
 
         def fmt(xs, d=3):
             return f"{rstats.mean(xs):.{d}f} ± {rstats.std(xs):.{d}f}" if xs else "n/a"

@@ -36,24 +36,25 @@ class GeneralReasonerReproduction(Reproduction):
         n_eval = int((run.cfg.get("verifier_eval") or {}).get("examples", 400))
         max_tokens = int((run.cfg.get("verifier_eval") or {}).get("max_tokens", 36))
         paths, rows = {}, []
-        for seed in run.seeds:  # one verifier per seed: it is part of the pipeline a seed replicates
-            vcfg = TinyVerifierConfig(**{**opts, "seed": run.component_seed(seed, "tiny_verifier")})
-            path = paths[seed] = ensure_tiny_verifier(vcfg, quiet=run.quiet)
-            run.log(f"tiny verifier, seed {seed}: {path}")
-            judge = make_judge({"backend": "transformers", "model": path, **judge_opts})
-            metrics = evaluate_verifier(judge, verification_examples(n_eval, seed=vcfg.seed + 1000), max_tokens)
-            agreement = self._agreement_on_policy_answers(run, judge, seed)
-            run.record("verifier_accuracy", "verifier", seed, metrics["accuracy"], items=metrics["items"])
-            if agreement is not None:
-                run.record("verifier_policy_agreement", "verifier", seed, agreement["accuracy"],
-                           items=agreement["items"])
-            rows.append([f"seed {seed}: held-out generated verifications", f"{metrics['accuracy']:.3f}",
-                         f"{metrics['false_positive_rate']:.3f}", f"{metrics['false_negative_rate']:.3f}",
-                         int(metrics["n"])])  # fmt: skip
-            if agreement is not None:
-                rows.append([f"seed {seed}: its warm-start policy's sampled answers", f"{agreement['accuracy']:.3f}",
-                             f"{agreement['false_positive_rate']:.3f}", f"{agreement['false_negative_rate']:.3f}",
-                             int(agreement["n"])])  # fmt: skip
+        with run.phase("prep_s"):  # each seed's verifier, trained and evaluated
+            for seed in run.seeds:  # one verifier per seed: it is part of the pipeline a seed replicates
+                vcfg = TinyVerifierConfig(**{**opts, "seed": run.component_seed(seed, "tiny_verifier")})
+                path = paths[seed] = ensure_tiny_verifier(vcfg, quiet=run.quiet)
+                run.log(f"tiny verifier, seed {seed}: {path}")
+                judge = make_judge({"backend": "transformers", "model": path, **judge_opts})
+                metrics = evaluate_verifier(judge, verification_examples(n_eval, seed=vcfg.seed + 1000), max_tokens)
+                agreement = self._agreement_on_policy_answers(run, judge, seed)
+                run.record("verifier_accuracy", "verifier", seed, metrics["accuracy"], items=metrics["items"])
+                if agreement is not None:
+                    run.record("verifier_policy_agreement", "verifier", seed, agreement["accuracy"],
+                               items=agreement["items"])
+                rows.append([f"seed {seed}: held-out generated verifications", f"{metrics['accuracy']:.3f}",
+                             f"{metrics['false_positive_rate']:.3f}", f"{metrics['false_negative_rate']:.3f}",
+                             int(metrics["n"])])  # fmt: skip
+                if agreement is not None:
+                    rows.append([f"seed {seed}: its warm-start policy's sampled answers", f"{agreement['accuracy']:.3f}",
+                                 f"{agreement['false_positive_rate']:.3f}", f"{agreement['false_negative_rate']:.3f}",
+                                 int(agreement["n"])])  # fmt: skip
         run.table("Tiny generative verifier vs the oracle", ["set", "accuracy", "false positive rate",
                                                            "false negative rate", "n"], rows,
                   note="A decision is 'Yes' iff the reply contains 'Final Decision: Yes' (greedy decoding).")  # fmt: skip

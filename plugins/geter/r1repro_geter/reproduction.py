@@ -96,40 +96,41 @@ class GeterReproduction(Reproduction):
         task = ETRTask(window=int(c.window))
         test = task.load("test", limit=int(c.eval_limit))
         table = []
-        for seed in run.seeds:
-            torch.manual_seed(seed)
-            train = task.load("train", limit=int(c.train_examples), seed=seed)
-            kg = task.kg(task.split_seeds["train"] * 1_000_003 + seed)  # the graph the train rows come from
-            enc = train_encoder(
-                kg.quads, kg.num_entities, kg.num_relations, dim=int(c.encoder_dim), seed=seed
-            )
-            ent, rel = enc.ent.detach(), enc.rel.detach()
+        with run.phase("arms_s"):  # per seed: its structure encoder, then each arm
+            for seed in run.seeds:
+                torch.manual_seed(seed)
+                train = task.load("train", limit=int(c.train_examples), seed=seed)
+                kg = task.kg(task.split_seeds["train"] * 1_000_003 + seed)  # the graph the train rows come from
+                enc = train_encoder(
+                    kg.quads, kg.num_entities, kg.num_relations, dim=int(c.encoder_dim), seed=seed
+                )
+                ent, rel = enc.ent.detach(), enc.rel.detach()
 
-            g_train, g_test = graphs_of(ent, rel, train), graphs_of(ent, rel, test)
-            for arm in run.arms:
-                use_graph = arm == "graph"
-                lm, tok = load_policy(resolve_model(str(c.model), seed=seed))
-                model = GraphTokenLM(lm, 3 * int(c.encoder_dim))
-                examples = _encode(tok, train, int(c.max_prompt_length), int(c.max_response_length))
-                train_arm(model, examples, g_train, use_graph, int(c.steps), int(c.batch_size), float(c.lr), seed,
-                          tok.pad_token_id)  # fmt: skip
-                test_ex = _encode(tok, test, int(c.max_prompt_length), int(c.max_response_length))
-                texts = [tok.decode(answer(model, p, g_test[i] if use_graph else None, int(c.max_new_tokens),
-                                           tok.eos_token_id), skip_special_tokens=True)
-                         for i, (p, _) in enumerate(test_ex)]  # fmt: skip
-                refs = [r.extra["explanation"] for r in test]
-                preds = [parse_label(t) for t in texts]
-                correct = {r.id: float(p == r.ground_truth) for r, p in zip(test, preds)}
-                rl = {r.id: rouge_l(t, ref) for r, t, ref in zip(test, texts, refs)}
-                lm_metrics = label_metrics(preds, [r.ground_truth for r in test])
-                bleu = bleu4(texts, refs)
-                run.record("label_accuracy", arm, seed, lm_metrics["accuracy"], items=correct)
-                run.record("label_macro_f1", arm, seed, lm_metrics["macro_f1"])
-                run.record("rouge_l", arm, seed, sum(rl.values()) / max(1, len(rl)), items=rl)
-                run.record("bleu4", arm, seed, bleu)
-                table.append([seed, arm, f"{lm_metrics['accuracy']:.3f}", f"{lm_metrics['macro_f1']:.3f}",
-                              f"{bleu:.3f}", f"{sum(rl.values()) / max(1, len(rl)):.3f}"])  # fmt: skip
-                run.log(f"seed {seed} {arm}: acc {lm_metrics['accuracy']:.3f} rouge-l {table[-1][-1]}")
+                g_train, g_test = graphs_of(ent, rel, train), graphs_of(ent, rel, test)
+                for arm in run.arms:
+                    use_graph = arm == "graph"
+                    lm, tok = load_policy(resolve_model(str(c.model), seed=seed))
+                    model = GraphTokenLM(lm, 3 * int(c.encoder_dim))
+                    examples = _encode(tok, train, int(c.max_prompt_length), int(c.max_response_length))
+                    train_arm(model, examples, g_train, use_graph, int(c.steps), int(c.batch_size), float(c.lr), seed,
+                              tok.pad_token_id)  # fmt: skip
+                    test_ex = _encode(tok, test, int(c.max_prompt_length), int(c.max_response_length))
+                    texts = [tok.decode(answer(model, p, g_test[i] if use_graph else None, int(c.max_new_tokens),
+                                               tok.eos_token_id), skip_special_tokens=True)
+                             for i, (p, _) in enumerate(test_ex)]  # fmt: skip
+                    refs = [r.extra["explanation"] for r in test]
+                    preds = [parse_label(t) for t in texts]
+                    correct = {r.id: float(p == r.ground_truth) for r, p in zip(test, preds)}
+                    rl = {r.id: rouge_l(t, ref) for r, t, ref in zip(test, texts, refs)}
+                    lm_metrics = label_metrics(preds, [r.ground_truth for r in test])
+                    bleu = bleu4(texts, refs)
+                    run.record("label_accuracy", arm, seed, lm_metrics["accuracy"], items=correct)
+                    run.record("label_macro_f1", arm, seed, lm_metrics["macro_f1"])
+                    run.record("rouge_l", arm, seed, sum(rl.values()) / max(1, len(rl)), items=rl)
+                    run.record("bleu4", arm, seed, bleu)
+                    table.append([seed, arm, f"{lm_metrics['accuracy']:.3f}", f"{lm_metrics['macro_f1']:.3f}",
+                                  f"{bleu:.3f}", f"{sum(rl.values()) / max(1, len(rl)):.3f}"])  # fmt: skip
+                    run.log(f"seed {seed} {arm}: acc {lm_metrics['accuracy']:.3f} rouge-l {table[-1][-1]}")
         run.table(
             "ETR test split (greedy)", ["seed", "arm", "label acc", "macro F1", "BLEU-4", "ROUGE-L"], table
         )

@@ -79,13 +79,15 @@ class GuiG1Reproduction(Reproduction):
 
         run.train_arms()
         rows = []
-        first = run.engine_config(run.arms[0], run.seeds[0])
-        if first.model.sft.enabled:
-            path = warm_start(first.model, first.model.sft, first.data, run.registry, quiet=True)
-            m, items = evaluate_policy(run, run.arms[0], run.seeds[0], path, "warm_start")
+        for seed in run.seeds:  # each seed's own warm start: RL vs warm start is paired by seed
+            cfg = run.engine_config(run.arms[0], seed)
+            if not cfg.model.sft.enabled:
+                continue
+            path = warm_start(cfg.model, cfg.model.sft, cfg.data, run.registry, quiet=True)
+            m, items = evaluate_policy(run, run.arms[0], seed, path, f"warm_start-seed{seed}")
             for k, v in m.items():
-                run.record(k, "warm_start", run.seeds[0], v, items=items.get(k))
-            rows.append(["warm start"] + [f"{m[k]:.3f}" for k in REPORTED])
+                run.record(k, "warm_start", seed, v, items=items.get(k))
+            rows.append([f"warm start (seed {seed})"] + [f"{m[k]:.3f}" for k in REPORTED])
         for arm in run.arms:
             for seed in run.seeds:
                 final = Path(run.out_dir) / "arms" / arm / f"seed{seed}" / "final_model"

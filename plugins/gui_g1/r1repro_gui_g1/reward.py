@@ -24,6 +24,7 @@ from the sample's first image (a path, base64 or PIL image).
 from __future__ import annotations
 
 import ast
+import warnings
 from typing import Any
 
 from r1repro.components import Reward
@@ -50,7 +51,9 @@ def parse_json_fence(text: str) -> str:
 def parse_bbox(response: Any) -> list[float] | None:
     """``[0]["bbox_2d"]`` of the response's JSON (Python-literal) list, or None (scores 0)."""
     try:
-        box = ast.literal_eval(parse_json_fence(response))[0]["bbox_2d"]
+        with warnings.catch_warnings():  # model text such as "[1and 2]" warns before it fails
+            warnings.simplefilter("ignore", SyntaxWarning)
+            box = ast.literal_eval(parse_json_fence(response))[0]["bbox_2d"]
         vals = [float(box[i]) for i in range(4)]
     except Exception:  # noqa: BLE001 - the official code scores any failure 0
         return None

@@ -38,6 +38,17 @@ def test_parse_is_the_official_one(text, want):
     assert parse_bbox(text) == want
 
 
+def test_parsing_model_text_is_quiet():
+    """``literal_eval`` warns on text such as "[1and 2]" before it fails: a policy that writes
+    it must not fill the training log with SyntaxWarnings."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert parse_bbox('[{"bbox_2d": [1and 2, 3, 4, 5]}]') is None
+    assert not [w for w in caught if issubclass(w.category, SyntaxWarning)]
+
+
 # ------------------------------------------------------------------------------------ terms
 def test_hit_is_centre_in_box_inclusive():
     assert hit([0, 0, 20, 40], [10, 20, 50, 60]) == 1.0  # centre (10, 20) = the corner: inside

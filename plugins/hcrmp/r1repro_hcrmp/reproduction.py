@@ -55,7 +55,7 @@ class HCRMPReproduction(Reproduction):
         workers = int(run.cfg.get("workers", 0) or 0) or min(2, os.cpu_count() or 1)
         frames = run.out_dir / "frames"
         results: dict[tuple[str, int], tuple[list, list]] = {}
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        with run.phase("arms_s"), concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
             futs = {pool.submit(_job, a, s, train_config(run.cfg, a), str(run.out_dir / "arms" / a / f"seed{s}"),
                                 str(frames) if s == seeds[0] else None): (a, s) for a, s in jobs}  # fmt: skip
             for f in concurrent.futures.as_completed(futs):

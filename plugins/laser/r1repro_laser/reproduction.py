@@ -94,9 +94,11 @@ class LaserReproduction(Reproduction):
         seeds, arms = run.seeds, run.arms
         stats: dict[str, dict[int, dict[str, float]]] = defaultdict(dict)
         first = run.engine_config(arms[0], seeds[0])
-        if first.model.sft.enabled:
-            sft_path = warm_start(first.model, first.model.sft, first.data, run.registry, quiet=True)
-            stats["sft start"][seeds[0]] = evaluate_policy(run, arms[0], seeds[0], sft_path, "sft")[0]
+        for seed in seeds:  # each seed's own warm start
+            cfg = run.engine_config(arms[0], seed)
+            if cfg.model.sft.enabled:
+                sft_path = warm_start(cfg.model, cfg.model.sft, cfg.data, run.registry, quiet=True)
+                stats["sft start"][seed] = evaluate_policy(run, arms[0], seed, sft_path, f"sft-seed{seed}")[0]
         for arm in arms:
             for seed in seeds:
                 path = Path(run.out_dir) / "arms" / arm / f"seed{seed}" / "final_model"

@@ -67,32 +67,33 @@ class MotReproduction(Reproduction):
         test = task.load("test", limit=int(c.eval.limit))
         heldout = self._heldout(run, int(c.heldout.limit))
         rows_tbl = []
-        for seed in run.seeds:
-            from r1repro.models.tiny import resolve_model
+        with run.phase("arms_s"):  # per seed: its warm start, then every arm's rounds
+            for seed in run.seeds:
+                from r1repro.models.tiny import resolve_model
 
-            base = resolve_model(str(c.model), seed=seed)
-            warm = make_sft_fn(int(c.warm.steps), float(c.warm.lr), int(c.warm.batch_size), tag="warm")(
-                base, warm_pairs(int(c.warm.examples), float(c.warm.noise), seed, task), seed)  # fmt: skip
-            problems = task.load("train", limit=int(c.problems) * len(MODALITIES), seed=seed)
-            sft = make_sft_fn(int(c.sft.steps), float(c.sft.lr), int(c.sft.batch_size), tag="round")
-            for arm in run.arms:
-                mods = arm_modalities[arm]
-                seeds_rows = problems[: int(c.problems)] if len(mods) > 1 else problems
-                run.log(f"seed {seed}: arm {arm} ({len(seeds_rows)} seed problems x {mods})")
-                model, hist = self_evolve(warm, seeds_rows, mods, int(c.rounds), int(c.k), float(c.temperature),
-                                          seed, gen, sft, log=run.log)  # fmt: skip
-                res = evaluate(model, test, gen, seed, float(c.eval.temperature))
-                own = res["vote"] if arm == "mot" else res[arm]
-                run.record("accuracy", arm, seed, _mean(own), items=own)
-                run.record("kept", arm, seed, float(sum(sum(h.kept.values()) for h in hist)))
-                rows_tbl.append([seed, arm, *(f"{_mean(res[m]):.3f}" for m in (*MODALITIES, "vote")),
-                                 " / ".join(str(sum(h.kept.values())) for h in hist)])  # fmt: skip
-                if arm == "mot":
-                    self._record_mot(run, seed, res, test)
-                    if heldout:
-                        hres = evaluate(model, heldout, gen, seed, float(c.eval.temperature))
-                        for key, items in hres.items():
-                            run.record("correct", f"proofwriter.{key}", seed, _mean(items), items=items)
+                base = resolve_model(str(c.model), seed=seed)
+                warm = make_sft_fn(int(c.warm.steps), float(c.warm.lr), int(c.warm.batch_size), tag="warm")(
+                    base, warm_pairs(int(c.warm.examples), float(c.warm.noise), seed, task), seed)  # fmt: skip
+                problems = task.load("train", limit=int(c.problems) * len(MODALITIES), seed=seed)
+                sft = make_sft_fn(int(c.sft.steps), float(c.sft.lr), int(c.sft.batch_size), tag="round")
+                for arm in run.arms:
+                    mods = arm_modalities[arm]
+                    seeds_rows = problems[: int(c.problems)] if len(mods) > 1 else problems
+                    run.log(f"seed {seed}: arm {arm} ({len(seeds_rows)} seed problems x {mods})")
+                    model, hist = self_evolve(warm, seeds_rows, mods, int(c.rounds), int(c.k), float(c.temperature),
+                                              seed, gen, sft, log=run.log)  # fmt: skip
+                    res = evaluate(model, test, gen, seed, float(c.eval.temperature))
+                    own = res["vote"] if arm == "mot" else res[arm]
+                    run.record("accuracy", arm, seed, _mean(own), items=own)
+                    run.record("kept", arm, seed, float(sum(sum(h.kept.values()) for h in hist)))
+                    rows_tbl.append([seed, arm, *(f"{_mean(res[m]):.3f}" for m in (*MODALITIES, "vote")),
+                                     " / ".join(str(sum(h.kept.values())) for h in hist)])  # fmt: skip
+                    if arm == "mot":
+                        self._record_mot(run, seed, res, test)
+                        if heldout:
+                            hres = evaluate(model, heldout, gen, seed, float(c.eval.temperature))
+                            for key, items in hres.items():
+                                run.record("correct", f"proofwriter.{key}", seed, _mean(items), items=items)
         run.table("Accuracy on the generated test set (greedy, one sample per modality; vote = majority)",
                   ["seed", "trained arm", *MODALITIES, "vote", "rationales kept per round"], rows_tbl)  # fmt: skip
         self._summary(run)

@@ -36,9 +36,10 @@ class NoverReproduction(Reproduction):
         rl_arm = "nover"
         base_cfg = run.engine_config(rl_arm, run.seeds[0])
         base_paths = {}  # one warm start per seed, shared by that seed's arms
-        for seed in run.seeds:
-            c = run.engine_config(rl_arm, seed)
-            base_paths[seed] = warm_start(c.model, c.model.sft, c.data, run.registry, quiet=run.quiet)
+        with run.phase("sft_s"):  # one warm start per seed (0 when cached)
+            for seed in run.seeds:
+                c = run.engine_config(rl_arm, seed)
+                base_paths[seed] = warm_start(c.model, c.model.sft, c.data, run.registry, quiet=run.quiet)
         run.log(f"warm starts: {base_paths}")
 
         sft_arms = [a for a in (cfg.get("continue_from_base") or []) if a in run.arms]

@@ -99,7 +99,8 @@ class PixelReasonerReproduction(Reproduction):
     derived_arms = ("warm_start",)
 
     def run(self, run) -> None:
-        starts = {seed: warm_start(run, seed) for seed in run.seeds}
+        with run.phase("sft_s"):  # this plugin's own VLM warm start, one per seed
+            starts = {seed: warm_start(run, seed) for seed in run.seeds}
         extra: dict[Any, dict[str, Any]] = {
             (a, s): {"model": {"path": starts[s], "sft": {"enabled": False}}}
             for a in run.arms

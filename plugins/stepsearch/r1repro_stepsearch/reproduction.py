@@ -57,10 +57,11 @@ class StepSearchReproduction(Reproduction):
         from r1repro.repro.stats import mean
 
         stats: dict[str, dict[int, dict[str, float]]] = defaultdict(dict)
-        first = run.engine_config(run.arms[0], run.seeds[0])
-        if first.model.sft.enabled:
-            path = warm_start(first.model, first.model.sft, first.data, run.registry, quiet=True)
-            stats["warm start"][run.seeds[0]] = evaluate_policy(run, run.arms[0], run.seeds[0], path, "sft")
+        for seed in run.seeds:  # each seed's own warm start
+            cfg = run.engine_config(run.arms[0], seed)
+            if cfg.model.sft.enabled:
+                path = warm_start(cfg.model, cfg.model.sft, cfg.data, run.registry, quiet=True)
+                stats["warm start"][seed] = evaluate_policy(run, run.arms[0], seed, path, f"sft-seed{seed}")
         for arm in run.arms:
             for seed in run.seeds:
                 path = Path(run.out_dir) / "arms" / arm / f"seed{seed}" / "final_model"

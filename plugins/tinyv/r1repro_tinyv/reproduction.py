@@ -80,7 +80,8 @@ class TinyVReproduction(Reproduction):
     # ------------------------------------------------------------------------ run
     def run(self, run) -> None:
         t0 = time.time()
-        verifiers = {seed: self.prepare_verifier(run, seed) for seed in run.seeds}
+        with run.phase("prep_s"):  # each seed's warm start, mined pairs and tiny TinyV
+            verifiers = {seed: self.prepare_verifier(run, seed) for seed in run.seeds}
         run.log(f"tiny TinyV ready, one per seed ({time.time() - t0:.0f}s): {sorted(verifiers.values())}")
         extra = self.arm_rewards(run, verifiers)
         t1 = time.time()
