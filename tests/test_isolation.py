@@ -154,7 +154,7 @@ def test_a_judge_that_cannot_load_is_unavailable_on_every_prompt_and_check_raise
     replies, errors = judge.complete_checked(["a", "b"])
     assert replies == ["", ""]
     assert all(e and "could not be loaded" in e for e in errors)
-    with pytest.raises(JudgeUnavailable, match="does not answer"):
+    with pytest.raises(JudgeUnavailable, match="could not be loaded"):  # check() loads first, then asks
         judge.check()
 
 
