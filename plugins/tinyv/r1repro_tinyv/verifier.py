@@ -96,7 +96,7 @@ class SharedPrefixJudge(TransformersJudge):
         bias = read_calibration(self.model_path)
         if bias is None and margins is None:
             return None
-        ids = [tok(t, add_special_tokens=False)["input_ids"] for t in (" " + TRUE, " " + FALSE)]
+        ids = verdict_word_ids(tok)
         if any(len(i) != 1 for i in ids):
             return None  # verdict words split into pieces: no single decision token to calibrate
         return Verdict(ids[0][0], ids[1][0], bias or 0.0, margins)
@@ -490,7 +490,7 @@ def train_verifier(base: str, pairs: list[Pair], out: Path, cfg: TinyVConfig, qu
             examples.append((prompt, answer))
         head = common_prefix_length([e[0] for e in examples])
         prefix = examples[0][0][:head]
-        verdict_ids = [tok(" " + w, add_special_tokens=False)["input_ids"][-1] for w in (TRUE, FALSE)]
+        verdict_ids = [ids[-1] for ids in verdict_word_ids(tok)]
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)) * max(0.1, 1 - s / max(1, cfg.steps))
@@ -515,6 +515,11 @@ def train_verifier(base: str, pairs: list[Pair], out: Path, cfg: TinyVConfig, qu
         return save_model_dir(model, tok, out)
 
 
+def verdict_word_ids(tok) -> list[list[int]]:
+    """Token ids of " True" and " False", the verdict words as they follow "Answer:"."""
+    return [tok(" " + w, add_special_tokens=False)["input_ids"] for w in (TRUE, FALSE)]
+
+
 def _weighted_loss(logits, labels, verdict_ids: list[int], weight: float):
     """Token-mean cross-entropy over the answer tokens, the verdict tokens counted ``weight``
     times (normalised by the weighted token count, so ``weight = 1`` is the plain mean)."""
@@ -524,10 +529,7 @@ def _weighted_loss(logits, labels, verdict_ids: list[int], weight: float):
     per = torch.nn.functional.cross_entropy(flat, lab, ignore_index=-100, reduction="none")
     w = (lab != -100).to(per.dtype)
     if weight != 1.0:
-        is_verdict = torch.zeros_like(lab, dtype=torch.bool)
-        for i in verdict_ids:
-            is_verdict |= lab == i
-        w = torch.where(is_verdict, w * weight, w)
+        w = torch.where(torch.isin(lab, torch.tensor(verdict_ids)), w * weight, w)
     return (per * w).sum() / w.sum().clamp_min(1.0)
 
 
