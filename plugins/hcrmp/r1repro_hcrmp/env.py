@@ -19,6 +19,50 @@ UNSUPPORTED = {"merge-v0": "highway-env 1.12.1 merge-v0 computes its reward with
 FEATURES = ("presence", "x", "y", "vx", "vy")
 
 
+RESIDUAL_STEERING = 0.1
+"""rad of steering residual at |steer| = 1 over the lane keeper [unverified, CPU adaptation]. Measured on
+highway-v0: at 0.1 rad a residual held at +-1 settles the car 1.5 m off its lane centre (the keeper balances
+it), so steer is a position within the lane, and lanes change only in the transients of alternating actions
+(uniform random actions: 13% of 30 episodes end off the road; Beta(2, 2) actions, the spread of an
+untrained policy, never do); at 0.15 rad a held residual runs through every lane and off the road in 4 steps."""
+
+
+def _keep_lane(vehicle) -> None:
+    """Give the ego vehicle a lane keeper: at every simulation frame (15 Hz, not only at the 1 Hz decision)
+    its steering is highway-env's own lane-following controller (`ControlledVehicle.steering_control`, on
+    the lane it is in) plus the policy's residual; acceleration is the policy's.
+
+    HCRMP's policy outputs throttle and steer for CARLA, whose vehicles hold their lane at zero steer on
+    straight roads only with the simulator's own dynamics; highway-env's kinematic bicycle model has no
+    restoring force, so at one decision per second an untrained (or barely trained) Beta policy leaves the
+    road within a few steps (the full run at 7b3389e: every episode of every arm ended off-road or in a
+    collision, success 0). The keeper makes "steer" a lateral intent (see `RESIDUAL_STEERING`), and the
+    task mostly one of speed control in traffic, which a few hundred PPO steps can learn."""
+    from highway_env.vehicle.controller import ControlledVehicle
+
+    base = type(vehicle)
+    if getattr(base, "_r1repro_lane_keeper", False):
+        return
+
+    class LaneKeeping(base):
+        _r1repro_lane_keeper = True
+        KP_LATERAL = ControlledVehicle.KP_LATERAL
+        KP_HEADING = ControlledVehicle.KP_HEADING
+        TAU_PURSUIT = ControlledVehicle.TAU_PURSUIT
+        MAX_STEERING_ANGLE = ControlledVehicle.MAX_STEERING_ANGLE
+
+        def act(self, action=None):
+            if action:
+                self.policy_action = dict(action)
+            intent = getattr(self, "policy_action", None) or {"acceleration": 0.0, "steering": 0.0}
+            keep = ControlledVehicle.steering_control(self, self.lane_index)
+            self.action = {"acceleration": float(intent["acceleration"]),
+                           "steering": float(keep + intent["steering"])}  # fmt: skip
+
+    LaneKeeping.__name__ = f"LaneKeeping{base.__name__}"
+    vehicle.__class__ = LaneKeeping
+
+
 @dataclass
 class StepOut:
     obs: np.ndarray
@@ -39,7 +83,11 @@ class DrivingEnv:
     name = "hcrmp.driving"
 
     def __init__(self, scenario: str = "highway-v0", vehicles: int = 5, duration: int = 20,
-                 traffic: int = 20, render: bool = False, steering_range: float = 0.02) -> None:  # fmt: skip
+                 traffic: int = 20, render: bool = False, steering_range: float | None = None,
+                 lane_keeping: bool = True) -> None:  # fmt: skip
+        if steering_range is None:
+            steering_range = RESIDUAL_STEERING if lane_keeping else 0.02
+        self.lane_keeping = lane_keeping
         if scenario in UNSUPPORTED:
             raise ValueError(f"{scenario}: {UNSUPPORTED[scenario]}")
         if scenario not in SCENARIOS:
@@ -50,8 +98,10 @@ class DrivingEnv:
         config: dict[str, Any] = {
             "observation": {"type": "Kinematics", "vehicles_count": vehicles, "features": list(FEATURES),
                             "absolute": False, "normalize": True, "clip": True},
-            # steer in [-1, 1] maps to +-steering_range rad [unverified]; highway-env's default +-pi/4 at
-            # one decision per second leaves the road from any lane within one step at |steer| >= 0.05
+            # steer in [-1, 1] maps to +-steering_range rad [unverified]. With lane keeping (the default)
+            # it is a residual on top of highway-env's lane-following steering controller; without it,
+            # highway-env's default +-pi/4 at one decision per second leaves the road from any lane
+            # within one step at |steer| >= 0.05, and even +-0.02 rad drifts off the road in 2-6 steps
             "action": {"type": "ContinuousAction", "longitudinal": True, "lateral": True,
                        "steering_range": [-steering_range, steering_range]},
             "duration": duration,
@@ -69,6 +119,8 @@ class DrivingEnv:
 
     def reset(self, seed: int) -> np.ndarray:
         obs, _ = self.env.reset(seed=int(seed))
+        if self.lane_keeping:
+            _keep_lane(self.env.unwrapped.vehicle)
         self.env.action_space.seed(int(seed))
         self.last_kin = np.asarray(obs, dtype=np.float32)
         return self.last_kin.reshape(-1)

@@ -56,6 +56,8 @@ class TrainConfig:
     minibatch: int = 32
     default_weights: list[float] = field(default_factory=lambda: [0.5, 0.3, 0.2])
     """plain RL's fixed critic weights (safety, efficiency, comfort) [unverified]."""
+    crash_penalty: float = 1.0
+    """the safety critic's reward on a crash or leaving the road (its negative) [unverified]."""
     hallucination_rate: float | None = None
     cache_k: int = 5
     cache_latency: int = 1
@@ -123,11 +125,21 @@ class Agent:
         return action
 
 
-def critic_rewards(out, action: np.ndarray, prev: np.ndarray, speed_range: tuple[float, float]) -> np.ndarray:
-    """Per-critic rewards [unverified shaping]: safety -1 on a crash or leaving the road; efficiency the speed scaled to
+def episode_success(crashed: bool, offroad: bool, mean_speed: float, speed_range: tuple[float, float]) -> bool:
+    """An episode succeeds when it runs its whole duration without a collision or leaving the road *and*
+    makes progress: its mean speed is at least the scenario's lower reward speed (highway-env's
+    ``reward_speed_range``). HCRMP's CARLA success is reaching the destination in time [CPU adaptation]: a
+    car that stops on the highway never collides, and without the progress condition braking to a halt
+    is a perfect score (measured: constant braking succeeds in 20 of 20 highway-v0 episodes)."""
+    return not (crashed or offroad) and mean_speed >= speed_range[0]
+
+
+def critic_rewards(out, action: np.ndarray, prev: np.ndarray, speed_range: tuple[float, float],
+                   crash_penalty: float = 1.0) -> np.ndarray:
+    """Per-critic rewards [unverified shaping]: safety -crash_penalty on a crash or leaving the road; efficiency the speed scaled to
     highway-env's reward_speed_range; comfort minus a quarter of the squared action change."""
     lo, hi = speed_range
-    return np.array([-1.0 if (out.crashed or out.offroad) else 0.0, float(np.clip((out.speed - lo) / (hi - lo), 0, 1)),
+    return np.array([-crash_penalty if (out.crashed or out.offroad) else 0.0, float(np.clip((out.speed - lo) / (hi - lo), 0, 1)),
                      -0.25 * float(((action - prev) ** 2).sum())], dtype=np.float32)  # fmt: skip
 
 
@@ -177,7 +189,8 @@ class Trainer:
         c, ag = self.cfg, self.agent
         buf: dict[str, list] = {k: [] for k in ("obs", "act", "exec", "logp", "rew", "w", "done", "end", "next_obs")}
         obs, kin = self._new_episode()
-        ep_stats, ep_ret, ep_steps, calls0 = [], 0.0, 0, ag.cache.calls
+        ep_stats, ep_ret, ep_steps, ep_speed, calls0 = [], 0.0, 0, 0.0, ag.cache.calls
+        speeds = SPEED_RANGE[c.scenario]
         s, w, hint = ag.observe(obs, kin)
         for _ in range(c.rollout_steps):
             with torch.no_grad():
@@ -187,10 +200,11 @@ class Trainer:
             a = a.numpy()
             ex = ag.executed(a, hint)
             out = self.env.step(ex)
-            r = critic_rewards(out, ex, self._prev, SPEED_RANGE[c.scenario])
+            r = critic_rewards(out, ex, self._prev, SPEED_RANGE[c.scenario], c.crash_penalty)
             self._prev = ex
             ep_ret += float(r @ ag.default_w)
             ep_steps += 1
+            ep_speed += out.speed
             nobs, nkin = out.obs, self.env.last_kin
             ns, nw, nhint = ag.observe(nobs, nkin) if not out.done else (None, None, None)
             for k, v in (("obs", s), ("act", a), ("logp", logp), ("rew", r), ("w", w),
@@ -199,9 +213,10 @@ class Trainer:
             buf["next_obs"].append(ns if ns is not None else s)
             if out.done:
                 self.episode += 1
-                ep_stats.append({"success": float(not (out.crashed or out.offroad)), "collision": float(out.crashed),
-                                 "return": ep_ret, "steps": ep_steps})  # fmt: skip
-                ep_ret, ep_steps = 0.0, 0
+                ok = episode_success(out.crashed, out.offroad, ep_speed / ep_steps, speeds)
+                ep_stats.append({"success": float(ok), "collision": float(out.crashed),
+                                 "return": ep_ret, "steps": ep_steps, "speed": ep_speed / ep_steps})  # fmt: skip
+                ep_ret, ep_steps, ep_speed = 0.0, 0, 0.0
                 obs, kin = self._new_episode()
                 s, w, hint = ag.observe(obs, kin)
             else:
@@ -251,7 +266,7 @@ class Trainer:
         for i in range(self.cfg.eval_episodes):
             obs, kin = self._new_episode(eval_seed=1_000_000 + i)
             torch.manual_seed(1_000_000 + i)
-            calls0, steps, crashed, hallu, served = ag.cache.calls, 0, False, 0, 0
+            calls0, steps, crashed, hallu, served, speed = ag.cache.calls, 0, False, 0, 0, 0.0
             while True:
                 s, _, hint = ag.observe(obs, kin)
                 served += hint is not None
@@ -262,12 +277,14 @@ class Trainer:
                 if frames_dir is not None and i == 0 and steps < frame_steps:
                     save_frame(self.env, frames_dir / f"{self.arm}_step{steps:02d}.png")
                 steps += 1
+                speed += out.speed
                 crashed, offroad = out.crashed, out.offroad
                 obs, kin = out.obs, self.env.last_kin
                 if out.done:
                     break
-            out_eps.append({"success": float(not (crashed or offroad)), "collision": float(crashed),
-                            "offroad": float(offroad), "steps": steps,
+            ok = episode_success(crashed, offroad, speed / steps, SPEED_RANGE[self.cfg.scenario])
+            out_eps.append({"success": float(ok), "collision": float(crashed),
+                            "offroad": float(offroad), "steps": steps, "speed": speed / steps,
                             "llm_calls": float(ag.cache.calls - calls0),
                             "hallucinated_served": hallu / max(1, served)})  # fmt: skip
         (self.out / "eval.json").write_text(json.dumps(out_eps))

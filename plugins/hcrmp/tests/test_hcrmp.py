@@ -166,14 +166,45 @@ def test_env_is_seeded_and_merge_fails_with_one_clear_line():
     assert a.shape == (env.obs_dim,)
     out = env.step(np.array([2.0, 0.0]))  # clipped into [-1, 1]
     assert out.obs.shape == a.shape
-    env.reset(4)
-    for _ in range(5):  # full steer: the ego leaves the road, which ends the episode as a failure
-        out = env.step(np.array([0.0, 1.0]))
+    raw = DrivingEnv("highway-v0", duration=5, lane_keeping=False)
+    raw.reset(4)
+    for _ in range(5):  # full steer without the lane keeper: the ego leaves the road (a failure)
+        out = raw.step(np.array([0.0, 1.0]))
         if out.done:
             break
     assert out.done and out.offroad and not out.crashed
     with pytest.raises(ValueError, match="merge-v0"):
         DrivingEnv("merge-v0")
+
+
+def _lateral_offset(env):
+    v = env.env.unwrapped.vehicle
+    return float(v.road.network.get_lane(v.lane_index).local_coordinates(v.position)[1]), v.lane_index[2]
+
+
+@pytest.mark.parametrize("steer", [0.0, 1.0, -1.0])
+def test_the_lane_keeper_holds_the_lane_and_steer_moves_within_it(steer):
+    from r1repro_hcrmp.env import DrivingEnv
+
+    env = DrivingEnv("highway-v0", duration=12, traffic=1)  # alone on the road: nothing to collide with
+    env.reset(3)
+    lane0 = _lateral_offset(env)[1]
+    for _ in range(12):
+        out = env.step(np.array([0.0, steer]))
+        assert not out.offroad and not out.crashed
+        y, lane = _lateral_offset(env)
+        assert lane == lane0
+    assert y == pytest.approx(1.5 * steer, abs=0.1)  # the residual's equilibrium offset (RESIDUAL_STEERING)
+    assert out.done and out.truncated  # the whole duration, on the road
+
+
+def test_success_needs_the_whole_episode_on_the_road_and_progress():
+    from r1repro_hcrmp.trainer import episode_success
+
+    assert episode_success(False, False, 24.0, (20.0, 30.0))
+    assert not episode_success(True, False, 24.0, (20.0, 30.0))
+    assert not episode_success(False, True, 24.0, (20.0, 30.0))
+    assert not episode_success(False, False, 9.0, (20.0, 30.0))  # braking to a halt is not a success
 
 
 def test_plugin_registers_the_environment_and_the_reproduction():
