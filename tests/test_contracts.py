@@ -10,17 +10,19 @@
 import pytest
 
 from r1repro.registry import load_plugins, split_spec
-from r1repro.testing import ADVERSARIAL_GROUND_TRUTHS, adversarial_samples, check_reward, check_row
+from r1repro.testing import (
+    ADVERSARIAL_GROUND_TRUTHS,
+    adversarial_samples,
+    build_example,
+    check_reward,
+    check_row,
+)
 
 REG = load_plugins()
 
 
 def _build(kind, name):
-    entry = REG.entry(kind, name)
-    obj = entry.load()
-    example = getattr(obj, "contract_example", None)
-    options = example() if callable(example) else {}
-    return REG.build(kind, {"name": name, **options})
+    return build_example(REG, kind, name)
 
 
 @pytest.mark.parametrize("name", REG.names("reward"))

@@ -100,7 +100,7 @@ _CHECK = r"""
 import importlib, pkgutil, sys
 from r1repro.hookspecs import KINDS
 from r1repro.registry import load_plugins
-from r1repro.testing import adversarial_samples, check_reward, check_row
+from r1repro.testing import adversarial_samples, build_example, check_reward, check_row
 
 plugin, package = sys.argv[1:3]
 reg = load_plugins()
@@ -116,9 +116,7 @@ for kind in KINDS:
     for name, entry in sorted(reg.entries[kind].items()):
         if entry.plugin != plugin:
             continue
-        obj = entry.load()
-        example = getattr(obj, "contract_example", None)
-        comp = reg.build(kind, {"name": name, **(example() if callable(example) else {})})
+        comp = build_example(reg, kind, name)
         if kind == "reward":
             check_reward(comp, adversarial_samples()[:6])
         elif kind == "dataset":

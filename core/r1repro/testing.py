@@ -72,6 +72,13 @@ def check_reward(reward, samples: Iterable[Sample] | None = None, per_sample_bud
     return results, took
 
 
+def build_example(registry, kind: str, name: str) -> Any:
+    """Build a registered component with the options of its ``contract_example()`` (none if it has
+    none): how the contract tests, and the installed-alone test, instantiate every component."""
+    example = getattr(registry.entry(kind, name).load(), "contract_example", None)
+    return registry.build(kind, {"name": name, **(example() if callable(example) else {})})
+
+
 def check_row(row: Row) -> list[str]:
     """Problems with a Row against the schema (empty list = fine)."""
     problems = []

@@ -9,6 +9,7 @@ its ContinuousAction (acceleration, steering), both in [-1, 1]. A CARLA adapter 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +39,14 @@ def _keep_lane(vehicle) -> None:
     road within a few steps (the full run at 7b3389e: every episode of every arm ended off-road or in a
     collision, success 0). The keeper makes "steer" a lateral intent (see `RESIDUAL_STEERING`), and the
     task mostly one of speed control in traffic, which a few hundred PPO steps can learn."""
-    from highway_env.vehicle.controller import ControlledVehicle
+    if not getattr(type(vehicle), "_r1repro_lane_keeper", False):
+        vehicle.__class__ = _lane_keeping_class(type(vehicle))
 
-    base = type(vehicle)
-    if getattr(base, "_r1repro_lane_keeper", False):
-        return
+
+@functools.cache
+def _lane_keeping_class(base: type) -> type:
+    """``base`` with the lane keeper in ``act`` (built once per vehicle class)."""
+    from highway_env.vehicle.controller import ControlledVehicle
 
     class LaneKeeping(base):
         _r1repro_lane_keeper = True
@@ -60,7 +64,7 @@ def _keep_lane(vehicle) -> None:
                            "steering": float(keep + intent["steering"])}  # fmt: skip
 
     LaneKeeping.__name__ = f"LaneKeeping{base.__name__}"
-    vehicle.__class__ = LaneKeeping
+    return LaneKeeping
 
 
 @dataclass

@@ -200,7 +200,7 @@ class Trainer:
             a = a.numpy()
             ex = ag.executed(a, hint)
             out = self.env.step(ex)
-            r = critic_rewards(out, ex, self._prev, SPEED_RANGE[c.scenario], c.crash_penalty)
+            r = critic_rewards(out, ex, self._prev, speeds, c.crash_penalty)
             self._prev = ex
             ep_ret += float(r @ ag.default_w)
             ep_steps += 1
