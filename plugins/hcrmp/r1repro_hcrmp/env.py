@@ -10,6 +10,7 @@ its ContinuousAction (acceleration, steering), both in [-1, 1]. A CARLA adapter 
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,8 @@ class DrivingEnv:
         if scenario == "highway-v0":
             config.update({"vehicles_count": traffic, "lanes_count": 3})
         self.scenario, self.vehicles, self.duration = scenario, vehicles, duration
+        if render:  # off-screen frames; without a display, SDL would probe Wayland and print an XDG error
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         self.env = gym.make(scenario, config=config, render_mode="rgb_array" if render else None)
         self.obs_dim = vehicles * len(FEATURES)
         self.last_kin: np.ndarray | None = None
