@@ -17,6 +17,7 @@ environments that call a retriever turn that into an observation, never a crash.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,6 +80,9 @@ class BM25Retriever(Retriever):
     def __init__(self, docs: Sequence[Doc], name: str = "bm25") -> None:
         import bm25s
 
+        # bm25s pins its logger at DEBUG on import, which prints "Building index from tokens" on
+        # every build wherever the root logger has a handler (verl's workers): follow the root's level
+        logging.getLogger("bm25s").setLevel(logging.NOTSET)
         if not docs:
             raise RetrievalError("BM25Retriever needs a non-empty corpus")
         self.docs, self.name = list(docs), name

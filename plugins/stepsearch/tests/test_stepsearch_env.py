@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -22,6 +23,23 @@ def test_bm25_ranks_the_matching_document_first():
     (hits,) = r.search(["capital of Italy"], topk=2)
     assert [d.id for d in hits] == ["2", "0"]
     assert len(r.search(["", "zzz"], topk=5)[0]) == 3  # k is capped by the corpus; empty query answers
+
+
+def test_bm25_index_builds_quietly_under_a_root_handler():
+    """bm25s pins its logger at DEBUG; under verl's root handler every index build printed a line."""
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()  # level NOTSET: it takes whatever reaches the root
+    handler.emit = seen.append  # type: ignore[method-assign]
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    try:
+        BM25Retriever(DOCS)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    assert not [r for r in seen if r.name.startswith("bm25s")]
 
 
 def test_http_client_speaks_the_official_api():
