@@ -18,8 +18,10 @@ from r1repro.repro.base import Reproduction
 METRICS = ("em", "f1", "searches", "redundancy_rate")
 
 
-def evaluate_policy(run, arm: str, seed: int, model_path: str, out_name: str) -> dict[str, float]:
-    """EM / F1 per hop count, searches per question and redundancy of one policy (greedy)."""
+def evaluate_policy(run, arm: str, seed: int, model_path: str, out_name: str):
+    """EM / F1 per hop count, searches per question and redundancy of one policy (greedy):
+    the means and, per metric, each question's value (the evaluation-sampling error of the mean,
+    keyed by question id so that arms of a seed pair question by question)."""
     from r1repro.engine.local import LocalEngine
     from r1repro_stepsearch.reward import StepSearchReward
 
@@ -29,14 +31,18 @@ def evaluate_policy(run, arm: str, seed: int, model_path: str, out_name: str) ->
     cfg.trainer.out_dir = str(run.out_dir / "by_hops" / out_name)
     cfg.trainer.progress = False
     eng = LocalEngine(cfg, quiet=True).setup()
-    _, samples = eng.generate_samples(eng.eval_rows, 1, step=10**8, temperature=0.0, evaluation=True)
-    results = StepSearchReward()(samples)
-    by: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for s, r in zip(samples, results):
+    trajs, samples = eng.generate_samples(eng.eval_rows, 1, step=10**8, temperature=0.0, evaluation=True)
+    return hop_metrics([t.row.id for t in trajs], samples, StepSearchReward()(samples))
+
+
+def hop_metrics(ids, samples, results) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """``<metric>@<k>-hop`` and ``<metric>@all``: means and per-question items."""
+    items: dict[str, dict[str, float]] = defaultdict(dict)
+    for qid, s, r in zip(ids, samples, results):
         for bucket in (s.domain, "all"):
             for m in METRICS:
-                by[bucket][m].append(float(r.info.get(m, 0.0)))
-    return {f"{m}@{b}": sum(v) / len(v) for b, ms in by.items() for m, v in ms.items()}
+                items[f"{m}@{bucket}"][str(qid)] = float(r.info.get(m, 0.0))
+    return {k: sum(v.values()) / len(v) for k, v in items.items()}, dict(items)
 
 
 class StepSearchReproduction(Reproduction):
@@ -61,15 +67,17 @@ class StepSearchReproduction(Reproduction):
             cfg = run.engine_config(run.arms[0], seed)
             if cfg.model.sft.enabled:
                 path = warm_start(cfg.model, cfg.model.sft, cfg.data, run.registry, quiet=True)
-                stats["warm start"][seed] = evaluate_policy(run, run.arms[0], seed, path, f"sft-seed{seed}")
+                m, _ = evaluate_policy(run, run.arms[0], seed, path, f"sft-seed{seed}")
+                stats["warm start"][seed] = m
         for arm in run.arms:
             for seed in run.seeds:
                 path = Path(run.out_dir) / "arms" / arm / f"seed{seed}" / "final_model"
                 if not path.exists():
                     continue
-                m = stats[arm][seed] = evaluate_policy(run, arm, seed, str(path), f"{arm}-seed{seed}")
+                m, items = evaluate_policy(run, arm, seed, str(path), f"{arm}-seed{seed}")
+                stats[arm][seed] = m
                 for k, v in m.items():
-                    run.record(k, arm, seed, v)
+                    run.record(k, arm, seed, v, items=items[k])
         cols = sorted({k for s in stats.values() for m in s.values() for k in m})
         rows: list[list[Any]] = []
         for arm, by_seed in stats.items():

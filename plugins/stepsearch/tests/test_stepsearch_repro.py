@@ -65,3 +65,22 @@ def test_cpu_budgets_fit_a_worked_episode():
     # ... and a rollout shows every observation whole, as the warm start saw it
     obs = max(len(tok(t)["input_ids"]) for s in segs for t, trained in s if not trained)
     assert obs <= e.rollout.environment.max_observation_tokens
+
+
+def test_hop_metrics_keep_each_question_so_intervals_include_evaluation_error():
+    """The test-set metrics are recorded with one item per question (keyed by its id, the same in
+    every arm of a seed), so compare claims pair question by question and their intervals carry the
+    evaluation-sampling error, not only the spread over seeds."""
+    from r1repro_stepsearch.reproduction import hop_metrics
+
+    from r1repro.types import RewardResult, Sample
+
+    doms = ["2-hop", "3-hop", "2-hop", "2-hop"]
+    em = [1.0, 0.0, 0.0, 1.0]
+    samples = [Sample(response="", domain=d) for d in doms]
+    results = [RewardResult(e, {"em": e, "f1": e / 2, "searches": 2.0, "redundancy_rate": 0.0}) for e in em]
+    means, items = hop_metrics(["q0", "q1", "q2", "q3"], samples, results)
+    assert items["em@all"] == {"q0": 1.0, "q1": 0.0, "q2": 0.0, "q3": 1.0}
+    assert items["em@2-hop"] == {"q0": 1.0, "q2": 0.0, "q3": 1.0} and items["em@3-hop"] == {"q1": 0.0}
+    assert means["em@all"] == 0.5 and means["f1@all"] == 0.25 and abs(means["em@2-hop"] - 2 / 3) < 1e-12
+    assert set(means) == set(items)
