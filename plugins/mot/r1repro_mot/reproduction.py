@@ -49,6 +49,38 @@ def warm_pairs(n: int, noise: float, seed: int, task: LogicTask) -> list[tuple[l
     return pairs
 
 
+def warm_job(c: dict, seed: int) -> str:
+    """A seed's warm start (model init and SFT data from the seed): its model path."""
+    from r1repro.models.tiny import resolve_model
+    from r1repro.repro.jobs import JOB_THREADS
+
+    task = LogicTask(max_depth=MAX_DEPTH, prop_share=float(c["task"]["prop_share"]))
+    w = c["warm"]
+    sft = make_sft_fn(int(w["steps"]), float(w["lr"]), int(w["batch_size"]), tag="warm", threads=JOB_THREADS)
+    pairs = warm_pairs(int(w["examples"]), float(w["noise"]), seed, task)
+    return sft(resolve_model(str(c["model"]), seed=seed), pairs, seed)
+
+
+def arm_job(c: dict, seed: int, arm: str, test: list[Row], heldout: list[Row], warm: str):
+    """One arm of one seed: self-evolve from the seed's warm start, then evaluate on ``test`` (and
+    ``heldout``); (per-item results, round stats, held-out results, log lines)."""
+    from r1repro.repro.jobs import JOB_THREADS
+
+    task = LogicTask(max_depth=MAX_DEPTH, prop_share=float(c["task"]["prop_share"]))
+    gen = make_generate_fn(int(c["max_new_tokens"]), top_p=float(c["top_p"]))
+    s = c["sft"]
+    sft = make_sft_fn(int(s["steps"]), float(s["lr"]), int(s["batch_size"]), tag="round", threads=JOB_THREADS)
+    problems = task.load("train", limit=int(c["problems"]) * len(MODALITIES), seed=seed)
+    mods = list(MODALITIES) if arm == "mot" else [arm]
+    rows = problems[: int(c["problems"])] if len(mods) > 1 else problems
+    lines = [f"{len(rows)} seed problems x {mods}"]
+    model, hist = self_evolve(warm, rows, mods, int(c["rounds"]), int(c["k"]), float(c["temperature"]), seed,
+                              gen, sft, log=lines.append)  # fmt: skip
+    res = evaluate(model, test, gen, seed, float(c["eval"]["temperature"]))
+    hres = evaluate(model, heldout, gen, seed, float(c["eval"]["temperature"])) if heldout else None
+    return res, hist, hres, lines
+
+
 def _mean(items: dict[str, float]) -> float:
     return sum(items.values()) / max(1, len(items))
 
@@ -61,40 +93,36 @@ class MotReproduction(Reproduction):
                     "proofwriter.vote", *(f"proofwriter.{m}" for m in MODALITIES))  # fmt: skip
 
     def run(self, run):
+        from omegaconf import OmegaConf
+
+        from r1repro.repro.jobs import Job, run_graph
+
         c = run.cfg.mot
+        cfg = OmegaConf.to_container(c, resolve=True)
         task = LogicTask(max_depth=MAX_DEPTH, prop_share=float(c.task.prop_share))
-        gen = make_generate_fn(int(c.max_new_tokens), top_p=float(c.top_p))
-        arm_modalities = {a: list(MODALITIES) if a == "mot" else [a] for a in run.arms}
         test = task.load("test", limit=int(c.eval.limit))
         heldout = self._heldout(run, int(c.heldout.limit))
+        jobs = [Job(("warm", seed), warm_job, (cfg, seed)) for seed in run.seeds]
+        jobs += [Job((arm, seed), arm_job, (cfg, seed, arm, test, heldout if arm == "mot" else []), after=(("warm", seed),))
+                 for seed in run.seeds for arm in run.arms]  # fmt: skip
+        with run.phase("arms_s"):  # per seed its warm start, then every arm's rounds from it
+            out = run_graph(jobs, workers=int(run.cfg.get("workers", 0) or 0), desc="warm starts + arms x seeds",
+                            log=run.log)  # fmt: skip
         rows_tbl = []
-        with run.phase("arms_s"):  # per seed: its warm start, then every arm's rounds
-            for seed in run.seeds:
-                from r1repro.models.tiny import resolve_model
-
-                base = resolve_model(str(c.model), seed=seed)
-                warm = make_sft_fn(int(c.warm.steps), float(c.warm.lr), int(c.warm.batch_size), tag="warm")(
-                    base, warm_pairs(int(c.warm.examples), float(c.warm.noise), seed, task), seed)  # fmt: skip
-                problems = task.load("train", limit=int(c.problems) * len(MODALITIES), seed=seed)
-                sft = make_sft_fn(int(c.sft.steps), float(c.sft.lr), int(c.sft.batch_size), tag="round")
-                for arm in run.arms:
-                    mods = arm_modalities[arm]
-                    seeds_rows = problems[: int(c.problems)] if len(mods) > 1 else problems
-                    run.log(f"seed {seed}: arm {arm} ({len(seeds_rows)} seed problems x {mods})")
-                    model, hist = self_evolve(warm, seeds_rows, mods, int(c.rounds), int(c.k), float(c.temperature),
-                                              seed, gen, sft, log=run.log)  # fmt: skip
-                    res = evaluate(model, test, gen, seed, float(c.eval.temperature))
-                    own = res["vote"] if arm == "mot" else res[arm]
-                    run.record("accuracy", arm, seed, _mean(own), items=own)
-                    run.record("kept", arm, seed, float(sum(sum(h.kept.values()) for h in hist)))
-                    rows_tbl.append([seed, arm, *(f"{_mean(res[m]):.3f}" for m in (*MODALITIES, "vote")),
-                                     " / ".join(str(sum(h.kept.values())) for h in hist)])  # fmt: skip
-                    if arm == "mot":
-                        self._record_mot(run, seed, res, test)
-                        if heldout:
-                            hres = evaluate(model, heldout, gen, seed, float(c.eval.temperature))
-                            for key, items in hres.items():
-                                run.record("correct", f"proofwriter.{key}", seed, _mean(items), items=items)
+        for seed in run.seeds:
+            for arm in run.arms:
+                res, hist, hres, lines = out[(arm, seed)]
+                for line in lines:
+                    run.log(f"seed {seed}: arm {arm}: {line}")
+                own = res["vote"] if arm == "mot" else res[arm]
+                run.record("accuracy", arm, seed, _mean(own), items=own)
+                run.record("kept", arm, seed, float(sum(sum(h.kept.values()) for h in hist)))
+                rows_tbl.append([seed, arm, *(f"{_mean(res[m]):.3f}" for m in (*MODALITIES, "vote")),
+                                 " / ".join(str(sum(h.kept.values())) for h in hist)])  # fmt: skip
+                if arm == "mot":
+                    self._record_mot(run, seed, res, test)
+                    for key, items in (hres or {}).items():
+                        run.record("correct", f"proofwriter.{key}", seed, _mean(items), items=items)
         run.table("Accuracy on the generated test set (greedy, one sample per modality; vote = majority)",
                   ["seed", "trained arm", *MODALITIES, "vote", "rationales kept per round"], rows_tbl)  # fmt: skip
         self._summary(run)

@@ -146,20 +146,23 @@ def make_generate_fn(max_new_tokens: int, top_p: float = 0.9, max_prompt_length:
 
 
 def make_sft_fn(steps: int, lr: float, batch_size: int, max_prompt_length: int = 384,
-                max_response_length: int = 256, tag: str = "") -> SftFn:  # fmt: skip
-    """Continue-from-previous SFT (the release: full SFT, lr 5e-6 cosine, 2 epochs); cached by content."""
+                max_response_length: int = 256, tag: str = "", threads: int | None = None) -> SftFn:  # fmt: skip
+    """Continue-from-previous SFT (the release: full SFT, lr 5e-6 cosine, 2 epochs); cached by content.
+    ``threads``: torch threads of the SFT (None: the project's `SFT_THREADS` pin); in the key."""
 
     def fn(base: str, pairs: list[tuple[list[dict], str]], seed: int) -> str:
-        from r1repro.models.sft import train_sft
+        from r1repro.models.sft import SFT_THREADS, train_sft
         from r1repro.paths import cache_dir
 
-        key = hashlib.sha256(json.dumps([tag, Path(base).name, pairs, steps, lr, batch_size, seed],
+        n = SFT_THREADS if threads is None else threads
+        key = hashlib.sha256(json.dumps([tag, Path(base).name, pairs, steps, lr, batch_size, seed]
+                                        + ([n] if n != SFT_THREADS else []),
                                         sort_keys=True, default=str).encode()).hexdigest()[:16]  # fmt: skip
         out = cache_dir() / "models" / f"mot-sft-{key}"
         if not (out / "config.json").is_file():
             train_sft(base, pairs, out, steps=steps, batch_size=batch_size, lr=lr, warmup_steps=max(1, steps // 10),
                       seed=seed, max_prompt_length=max_prompt_length, max_response_length=max_response_length,
-                      quiet=True)  # fmt: skip
+                      quiet=True, threads=n)  # fmt: skip
         return str(out)
 
     return fn

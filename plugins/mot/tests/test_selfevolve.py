@@ -118,8 +118,10 @@ def test_reproduction_records_every_claimed_measurement(tmp_path, monkeypatch):
     reg = load_plugins()
     repro = reg.build("reproduction", "mot")
     cfg_dir = repro.resolve_config_dir()
-    cfg = compose_config(
-        cfg_dir, "cpu", ["seeds=[0,1]", "mot.problems=4", "mot.eval.limit=27", "mot.heldout.limit=3"]
+    cfg = compose_config(  # workers=1: the jobs run in this process, where the stubs are
+        cfg_dir,
+        "cpu",
+        ["seeds=[0,1]", "mot.problems=4", "mot.eval.limit=27", "mot.heldout.limit=3", "workers=1"],
     )
     run = ReproRun(
         name="mot", scale="cpu", cfg=cfg, out_dir=tmp_path, reproduction=repro, registry=reg, quiet=True
