@@ -93,12 +93,11 @@ class MotReproduction(Reproduction):
                     "proofwriter.vote", *(f"proofwriter.{m}" for m in MODALITIES))  # fmt: skip
 
     def run(self, run):
-        from omegaconf import OmegaConf
-
         from r1repro.repro.jobs import Job, run_graph
+        from r1repro.repro.run import as_container
 
         c = run.cfg.mot
-        cfg = OmegaConf.to_container(c, resolve=True)
+        cfg = as_container(c)
         task = LogicTask(max_depth=MAX_DEPTH, prop_share=float(c.task.prop_share))
         test = task.load("test", limit=int(c.eval.limit))
         heldout = self._heldout(run, int(c.heldout.limit))
