@@ -75,6 +75,9 @@ def run_graph(
     ticks = iter(progress)
     t0 = time.time()
 
+    def args_of(job: Job) -> tuple:
+        return (*job.args, *(results[k] for k in job.after))
+
     def done(job: Job, result: Any) -> None:
         results[job.key] = result
         next(ticks, None)
@@ -82,7 +85,7 @@ def run_graph(
 
     if workers == 1:
         for j in jobs:
-            done(j, _call(j.fn, (*j.args, *(results[k] for k in j.after)), env))
+            done(j, _call(j.fn, args_of(j), env))
         for _ in ticks:  # closes the bar
             pass
         return results
@@ -93,7 +96,7 @@ def run_graph(
         while pending or running:
             for j in [j for j in pending if all(k in results for k in j.after)][: workers - len(running)]:
                 pending.remove(j)
-                running[pool.submit(_call, j.fn, (*j.args, *(results[k] for k in j.after)), env)] = j
+                running[pool.submit(_call, j.fn, args_of(j), env)] = j
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
                 done(running.pop(fut), fut.result())

@@ -38,6 +38,7 @@ from typing import Any
 from r1repro.paths import repo_root, runs_dir
 from r1repro.repro import stats
 from r1repro.repro.claims import Claim, Judgement, judge, load_claims
+from r1repro.repro.jobs import ENV_PREFIXES
 
 STANDARD_EVAL_KEYS = ("correct", "score", "response_length")
 PROFILE_SEEDS = {"quick": [0, 1, 2], "full": [0, 1, 2, 3, 4]}
@@ -388,7 +389,7 @@ def run_jobs(
     timing["sft_s"] = timing.get("sft_s", 0.0) + _prepare_shared([c for _, _, c in jobs], registry)
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
     containers = [OmegaConf.to_container(c, resolve=True) for _, _, c in jobs]
-    env = {k: v for k, v in os.environ.items() if k.startswith(("R1REPRO_", "HF_", "TRANSFORMERS_"))}
+    env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
     results: list[list[dict] | None] = [None] * len(jobs)
     t0 = time.time()
     if workers == 1 or len(jobs) == 1:
