@@ -58,3 +58,48 @@ def test_untrained_segments_are_in_the_context_but_out_of_the_loss():
     assert response_tokens(tok, "<answer> Italy </answer>", 256) == (text_ids + [tok.eos_token_id],) * 2
     cut_ids, cut_labels = response_tokens(tok, segs, 3)
     assert cut_ids == parts[0][:3] + [tok.eos_token_id] and cut_labels == cut_ids
+
+
+def test_micro_batches_group_by_length_within_the_token_budget():
+    from r1repro.models.sft import micro_batches
+
+    lengths = [50, 10, 200, 12, 48, 11, 900]
+    groups = micro_batches(lengths, token_budget=100)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))  # every sample once
+    for g in groups:  # within the budget, padding included, unless a sequence is alone
+        assert len(g) == 1 or len(g) * max(lengths[i] for i in g) <= 100
+    assert [sorted(g) for g in groups] == [[1, 3, 5], [0, 4], [2], [6]]  # similar lengths together
+
+
+def test_grouped_step_has_the_padded_batchs_loss_and_gradient():
+    """`sft_step` accumulates exactly the gradient of one padded forward with the token-mean loss."""
+    import random
+
+    from r1repro.models.sft import micro_batches, response_tokens, sft_step
+    from r1repro.models.tiny import load_policy
+
+    model, tok = load_policy(resolve_model("tiny:nano"))
+    rng = random.Random(0)
+    batch = []
+    for messages, response in rng.sample(PAIRS, 9):
+        prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        p = tok(prompt, add_special_tokens=False)["input_ids"][: rng.randint(3, 30)]  # varied lengths
+        ids, labels = response_tokens(tok, response * rng.randint(1, 3), 64)
+        batch.append((p, ids, labels))
+    width = max(len(p) + len(r) for p, r, _ in batch)
+    ids = torch.full((len(batch), width), tok.pad_token_id)
+    labels = torch.full((len(batch), width), -100)
+    attn = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, (p, r, lab) in enumerate(batch):
+        ids[i, : len(p) + len(r)] = torch.tensor(p + r)
+        labels[i, len(p) : len(p) + len(r)] = torch.tensor(lab)
+        attn[i, : len(p) + len(r)] = 1
+    ref = model(input_ids=ids, attention_mask=attn, labels=labels).loss
+    ref.backward()
+    ref_grads = [q.grad.clone() for q in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    loss = sft_step(model, batch, tok.pad_token_id, token_budget=120)  # several micro-batches
+    assert len(micro_batches([len(p) + len(r) for p, r, _ in batch], 120)) >= 3
+    assert loss == pytest.approx(float(ref.detach()), rel=1e-5)
+    for q, g in zip(model.parameters(), ref_grads):
+        torch.testing.assert_close(q.grad, g, rtol=1e-4, atol=1e-6)

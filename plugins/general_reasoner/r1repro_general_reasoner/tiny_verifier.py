@@ -149,9 +149,10 @@ def sft_pairs(examples: list[dict[str, Any]]) -> list[tuple[list[dict], str]]:
 
 
 def tiny_verifier_path(cfg: TinyVerifierConfig = TinyVerifierConfig()) -> Path:
+    from r1repro.models.sft import SFT_VERSION
     from r1repro.paths import cache_dir
 
-    key = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([asdict(cfg), SFT_VERSION], sort_keys=True).encode()).hexdigest()[:12]
     return cache_dir() / "models" / f"gr-tiny-verifier-{key}"
 
 

@@ -148,15 +148,15 @@ def make_generate_fn(max_new_tokens: int, top_p: float = 0.9, max_prompt_length:
 def make_sft_fn(steps: int, lr: float, batch_size: int, max_prompt_length: int = 384,
                 max_response_length: int = 256, tag: str = "", threads: int | None = None) -> SftFn:  # fmt: skip
     """Continue-from-previous SFT (the release: full SFT, lr 5e-6 cosine, 2 epochs); cached by content.
-    ``threads``: torch threads of the SFT (None: the project's `SFT_THREADS` pin); in the key."""
+    ``threads``: torch threads of the SFT (None: the project's `SFT_THREADS` pin); in the key, with the SFT procedure's version."""
 
     def fn(base: str, pairs: list[tuple[list[dict], str]], seed: int) -> str:
-        from r1repro.models.sft import SFT_THREADS, train_sft
+        from r1repro.models.sft import SFT_THREADS, SFT_VERSION, train_sft
         from r1repro.paths import cache_dir
 
         n = SFT_THREADS if threads is None else threads
         key = hashlib.sha256(json.dumps([tag, Path(base).name, pairs, steps, lr, batch_size, seed]
-                                        + ([n] if n != SFT_THREADS else []),
+                                        + ([n] if n != SFT_THREADS else []) + [SFT_VERSION],
                                         sort_keys=True, default=str).encode()).hexdigest()[:16]  # fmt: skip
         out = cache_dir() / "models" / f"mot-sft-{key}"
         if not (out / "config.json").is_file():
