@@ -86,8 +86,11 @@ class _Canvas:
         self.elements.append({"kind": kind, "box": list(box), "label": label, "instruction": instruction})
 
 
-def draw_screenshot(rng: random.Random) -> tuple[Any, list[dict[str, Any]]]:
-    """A screenshot and its elements (kind, box, label, grounding instruction)."""
+def draw_screenshot(
+    rng: random.Random, icon_size: tuple[int, int] = (8, 22)
+) -> tuple[Any, list[dict[str, Any]]]:
+    """A screenshot and its elements (kind, box, label, grounding instruction); icons are
+    ``icon_size`` pixels wide (min, max)."""
     w, h = rng.choice(WIDTHS), rng.choice(HEIGHTS)
     c = _Canvas(rng, w, h)
     d = c.draw
@@ -123,7 +126,7 @@ def draw_screenshot(rng: random.Random) -> tuple[Any, list[dict[str, Any]]]:
             d.text((box[0] + 3, box[1] + 3), name, fill=(150, 150, 150), font=_font())
             c.add("field", box, name, f"the {name} text field")
     for _ in range(rng.randint(1, 3)):
-        s = rng.randint(8, 22)
+        s = rng.randint(*icon_size)
         box = c.place(s, s, top)
         if box:
             color, shape = rng.choice(sorted(COLORS)), rng.choice(SHAPES)
@@ -147,13 +150,29 @@ class GuiGrounding(GeneratedDataset):
     domain = "grounding"
     sizes = {"train": 2000, "test": 200}
 
+    def __init__(self, target_kinds: list[str] | None = None, icon_size: list[int] | None = None) -> None:
+        """``target_kinds``: element kinds a target may be (default all: menu, button, field, icon);
+        ``icon_size``: [min, max] icon side in pixels (default [8, 22]). Every screenshot still draws
+        every kind; the defaults give the task as first written, row for row."""
+        kinds = {"menu", "button", "field", "icon"}
+        self.target_kinds = set(target_kinds) if target_kinds else kinds
+        if not self.target_kinds <= kinds:
+            raise ValueError(f"gui_g1.synthetic: unknown target kinds {sorted(self.target_kinds - kinds)}")
+        self.icon_size = (int(icon_size[0]), int(icon_size[1])) if icon_size else (8, 22)
+        if not 4 <= self.icon_size[0] <= self.icon_size[1] <= 60:
+            raise ValueError(
+                f"gui_g1.synthetic: icon_size must be 4 <= min <= max <= 60, got {list(self.icon_size)}"
+            )
+
     def generate(self, n: int, seed: int, split: str) -> list[Row]:
         rng = random.Random(seed)
         rows = []
         while len(rows) < n:
-            img, elements = draw_screenshot(rng)
+            img, elements = draw_screenshot(rng, self.icon_size)
             labels = [e["instruction"] for e in elements]
-            unique = [e for e in elements if labels.count(e["instruction"]) == 1]
+            unique = [
+                e for e in elements if labels.count(e["instruction"]) == 1 and e["kind"] in self.target_kinds
+            ]
             if not unique:
                 continue
             e = rng.choice(unique)

@@ -185,6 +185,21 @@ def test_generated_task_has_valid_targets_and_difficulty():
     )
 
 
+def test_generated_task_options_choose_target_kinds_and_icon_sizes():
+    from r1repro_gui_g1.data import GuiGrounding
+
+    rows = GuiGrounding(target_kinds=["icon"], icon_size=[24, 30]).load("train", limit=30)
+    assert {r.domain for r in rows} == {"icon"}
+    for r in rows:
+        x1, y1, x2, y2 = r.ground_truth["bbox"]
+        assert 24 <= x2 - x1 <= 30 and x2 - x1 == y2 - y1
+        assert r.problem.startswith("the ") and r.problem.endswith(" icon")
+    with pytest.raises(ValueError, match="unknown target kinds"):
+        GuiGrounding(target_kinds=["slider"])
+    with pytest.raises(ValueError, match="icon_size"):
+        GuiGrounding(icon_size=[30, 10])
+
+
 def test_grounding_metrics_split_targets_at_the_median_size():
     from r1repro_gui_g1.reproduction import grounding_metrics
 
