@@ -75,7 +75,7 @@ def test_grouped_step_has_the_padded_batchs_loss_and_gradient():
     """`sft_step` accumulates exactly the gradient of one padded forward with the token-mean loss."""
     import random
 
-    from r1repro.models.sft import micro_batches, response_tokens, sft_step
+    from r1repro.models.sft import micro_batches, pad_batch, response_tokens, sft_step
     from r1repro.models.tiny import load_policy
 
     model, tok = load_policy(resolve_model("tiny:nano"))
@@ -86,14 +86,7 @@ def test_grouped_step_has_the_padded_batchs_loss_and_gradient():
         p = tok(prompt, add_special_tokens=False)["input_ids"][: rng.randint(3, 30)]  # varied lengths
         ids, labels = response_tokens(tok, response * rng.randint(1, 3), 64)
         batch.append((p, ids, labels))
-    width = max(len(p) + len(r) for p, r, _ in batch)
-    ids = torch.full((len(batch), width), tok.pad_token_id)
-    labels = torch.full((len(batch), width), -100)
-    attn = torch.zeros((len(batch), width), dtype=torch.long)
-    for i, (p, r, lab) in enumerate(batch):
-        ids[i, : len(p) + len(r)] = torch.tensor(p + r)
-        labels[i, len(p) : len(p) + len(r)] = torch.tensor(lab)
-        attn[i, : len(p) + len(r)] = 1
+    ids, labels, attn = pad_batch(batch, tok.pad_token_id)
     ref = model(input_ids=ids, attention_mask=attn, labels=labels).loss
     ref.backward()
     ref_grads = [q.grad.clone() for q in model.parameters()]

@@ -226,6 +226,19 @@ def scaling(benches: list[dict[str, Any]]) -> list[str]:
             "", "Step time is roughly linear in n·L (the responses a step generates and trains on).", ""]  # fmt: skip
 
 
+def sft_step(benches: list[dict[str, Any]]) -> list[str]:
+    padded, grouped = _side(benches, "padded"), _side(benches, "grouped")
+    if not (padded and grouped):
+        return []
+    x = grouped["extra_info"]
+    rows = [[side, _f(_median(b))] for side, b in (("one padded batch", padded), ("length-grouped", grouped))]
+    return [f"### 7. SFT step ({x['batch']} pairs of mixed length, tiny:micro, {x['threads']} threads, forward + "
+            "backward)", "", _table(["side", "s per step (median)"], rows), "",
+            f"Grouped / padded: **{_median(grouped) / _median(padded):.2f}x**; the padded batch is "
+            f"{x['padded_tokens']} tokens for {x['real_tokens']} real ones "
+            f"({x['real_tokens'] / x['padded_tokens']:.0%}). Same loss and gradient (tests/test_sft.py).", ""]  # fmt: skip
+
+
 def _phase(benches: list[dict[str, Any]], phase: str) -> dict[str, Any] | None:
     return next((b["extra_info"] for b in benches if b["extra_info"].get("phase") == phase), None)
 
@@ -317,7 +330,7 @@ def render(data: dict[str, Any]) -> str:
     ]
     body = (training_step(groups.get("train_step", [])) + reward(groups) + tinyv(groups.get("tinyv", []))
             + startup(groups.get("startup", [])) + scaling(groups.get("scaling", []))
-            + phases(groups.get("phases", [])))  # fmt: skip
+            + phases(groups.get("phases", [])) + sft_step(groups.get("sft_step", [])))  # fmt: skip
     if load and facts.get("usable_cores") and load[0] > 0.5 * facts["usable_cores"]:
         head += [f"> Note: the machine was busy when the run started (load {load[0]:.1f} on "
                  f"{facts['usable_cores']} cores): absolute times are inflated and noisy.", ""]  # fmt: skip

@@ -91,6 +91,22 @@ def micro_batches(lengths: Sequence[int], token_budget: int) -> list[list[int]]:
     return groups
 
 
+def pad_batch(batch: Sequence[tuple[list[int], list[int], list[int]]], pad_id: int):
+    """(input ids, labels, attention mask) of (prompt ids, response ids, response labels) rows,
+    right-padded to the longest; labels are -100 on the prompt and the padding."""
+    import torch
+
+    width = max(len(p) + len(r) for p, r, _ in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    attn = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, (p, r, lab) in enumerate(batch):
+        ids[row, : len(p) + len(r)] = torch.tensor(p + r)
+        labels[row, len(p) : len(p) + len(r)] = torch.tensor(lab)
+        attn[row, : len(p) + len(r)] = 1
+    return ids, labels, attn
+
+
 def sft_step(model, batch: Sequence[tuple[list[int], list[int], list[int]]], pad_id: int,
              token_budget: int = MICRO_BATCH_TOKENS) -> float:  # fmt: skip
     """Accumulate the gradient of one SFT batch of (prompt ids, response ids, response labels);
@@ -101,22 +117,12 @@ def sft_step(model, batch: Sequence[tuple[list[int], list[int], list[int]]], pad
     sums its tokens' cross-entropy and divides by the batch's token count (transformers'
     ``num_items_in_batch``), so the accumulated gradient is the full batch's, without the compute
     a single forward spends on padding (about a quarter of it on MoT's warm start)."""
-    import torch
-
     lengths = [len(p) + len(r) for p, r, _ in batch]
     # labels are shifted inside the model, so a label at position 0 never counts
     n_items = sum(sum(1 for x in (lab if p else lab[1:]) if x != -100) for p, _, lab in batch)
     total = 0.0
     for group in micro_batches(lengths, token_budget):
-        width = max(lengths[i] for i in group)
-        ids = torch.full((len(group), width), pad_id, dtype=torch.long)
-        labels = torch.full((len(group), width), -100, dtype=torch.long)
-        attn = torch.zeros((len(group), width), dtype=torch.long)
-        for row, i in enumerate(group):
-            p, r, lab = batch[i]
-            ids[row, : lengths[i]] = torch.tensor(p + r)
-            labels[row, len(p) : lengths[i]] = torch.tensor(lab)
-            attn[row, : lengths[i]] = 1
+        ids, labels, attn = pad_batch([batch[i] for i in group], pad_id)
         out = model(input_ids=ids, attention_mask=attn, labels=labels, num_items_in_batch=max(1, n_items))
         loss = out.loss
         loss.backward()
