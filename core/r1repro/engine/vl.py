@@ -224,7 +224,7 @@ def train_sft_vl(base: str, examples: Sequence[tuple[list[dict], str, list[Any]]
                  batch_size: int = 16, lr: float = 3e-3, warmup_steps: int = 20, seed: int = 0,
                  max_response_length: int = 256, quiet: bool = False) -> Path:  # fmt: skip
     """Supervised fine-tuning of a VLM on (messages, response, images); loss on the response only."""
-    from r1repro.models.sft import fixed_threads
+    from r1repro.models.sft import fixed_threads, pad_batch
     from r1repro.models.tiny import load_policy, save_model_dir
     from r1repro.progress import bar as progress_bar
 
@@ -248,14 +248,8 @@ def train_sft_vl(base: str, examples: Sequence[tuple[list[dict], str, list[Any]]
         bar = progress_bar(range(steps), desc=f"VL SFT warm start -> {out.name}", disable=quiet)
         for _ in bar:
             batch = [data[rng.randrange(len(data))] for _ in range(batch_size)]
-            width = max(len(p) + len(r) for p, r, _ in batch)
-            ids = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
-            labels = torch.full((len(batch), width), -100, dtype=torch.long)
-            attn = torch.zeros((len(batch), width), dtype=torch.long)
-            for i, (p, r, _) in enumerate(batch):  # right padding: positions need no shift
-                ids[i, : len(p) + len(r)] = torch.tensor(p + r)
-                labels[i, len(p) : len(p) + len(r)] = torch.tensor(r)
-                attn[i, : len(p) + len(r)] = 1
+            # right padding: positions need no shift; every response token is trained
+            ids, labels, attn = pad_batch([(p, r, r) for p, r, _ in batch], tok.pad_token_id)
             kw = model_inputs(model, ids, attn, [pi for _, _, pi in batch])
             loss = model(**kw, labels=labels).loss
             opt.zero_grad(set_to_none=True)

@@ -18,9 +18,10 @@ import random
 
 import torch
 
+from r1repro.models.sft import pad_batch
 from r1repro.repro.base import Reproduction
 from r1repro_geter.data import ETRTask
-from r1repro_geter.graph_token import IGNORE_INDEX, GraphTokenLM, graph_vector, train_encoder
+from r1repro_geter.graph_token import GraphTokenLM, graph_vector, train_encoder
 from r1repro_geter.reward import bleu4, label_metrics, rouge_l
 from r1repro_geter.templates import ETRTemplate, parse_label
 
@@ -47,16 +48,7 @@ def train_arm(model: GraphTokenLM, examples, graphs, use_graph: bool, steps: int
     model.train()
     for _ in range(steps):
         idx = [rng.randrange(len(examples)) for _ in range(batch_size)]
-        width = max(len(examples[i][0]) + len(examples[i][1]) for i in idx)
-        ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-        labels = torch.full((len(idx), width), IGNORE_INDEX, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for b, i in enumerate(idx):
-            p, y = examples[i]
-            seq = p + y
-            ids[b, : len(seq)] = torch.tensor(seq)
-            labels[b, len(p) : len(seq)] = torch.tensor(y)
-            mask[b, : len(seq)] = 1
+        ids, labels, mask = pad_batch([(examples[i][0], examples[i][1], examples[i][1]) for i in idx], pad_id)
         if use_graph:
             loss = model(ids, mask, graphs[idx], labels).loss
         else:
