@@ -14,11 +14,14 @@ Ours, on the `tinyv.multiform` task:
    answer* (as the paper's judges saw it): a real false negative or a real true negative.
 2. **Generated variants.** For other problems: the truth in every form the rule rejects
    (synthetic false negatives) and wrong answers in every form (true negatives).
-3. **Balance** the two labels, hold out the pairs of 20% of the problems, and fine-tune
-   the policy's SFT checkpoint (our stand-in for an instruct model; the paper starts from
-   Qwen2.5-1.5B-Instruct) to answer "True"/"False" with the paper's prompt, loss on the
-   answer only (as LLaMA-Factory's SFT does).
-4. **Report** held-out accuracy, false-negative recovery (recall on True) and true-negative
+3. **Balance** the two labels, hold out the pairs of 20% of the problems (and 15% more for
+   validation), and fine-tune the policy's SFT checkpoint (our stand-in for an instruct
+   model; the paper starts from Qwen2.5-1.5B-Instruct) to answer with the paper's prompt,
+   loss on the answer only (as LLaMA-Factory's SFT does). The answer is TinyV-1.5B-Think's
+   shape, reasoning then "Answer: True/False"; the reasoning is ours (`grid_reasoning`).
+4. **Calibrate** the verdict rule on the validation pairs (`choose_rule`: a bias on the
+   verdict margin and a confidence gate on the reasoning) within a false-positive bar.
+5. **Report** held-out accuracy, false-negative recovery (recall on True) and true-negative
    preservation (specificity on False), on all held-out pairs and on the mined ones.
 
 The verifier prompt is ~300 tokens of which the first ~230 (the instructions up to
@@ -93,13 +96,14 @@ class SharedPrefixJudge(TransformersJudge):
     def _verdict(self, tok, margins: list | None) -> Verdict | None:
         """The verdict rule of this model: its calibrated bias (`CALIBRATION_FILE` in the model's
         folder, chosen on a validation split), if any; ``margins`` collects the raw margins."""
-        bias = read_calibration(self.model_path)
-        if bias is None and margins is None:
+        rule = read_calibration(self.model_path)
+        if rule is None and margins is None:
             return None
         ids = verdict_word_ids(tok)
         if any(len(i) != 1 for i in ids):
             return None  # verdict words split into pieces: no single decision token to calibrate
-        return Verdict(ids[0][0], ids[1][0], bias or 0.0, margins)
+        rule = rule or Calibration()
+        return Verdict(ids[0][0], ids[1][0], rule.bias, margins, min_confidence=rule.min_confidence)
 
     def _complete(self, prompts, max_tokens, temperature, margins: list | None = None):
         import torch
@@ -115,10 +119,10 @@ class SharedPrefixJudge(TransformersJudge):
             out += [tok.decode(r, skip_special_tokens=True) for r in rows]
         return out
 
-    def margins(self, prompts, max_tokens: int) -> list[float | None]:
-        """Greedy replies' verdict margins (logit of True - logit of False where the reply says
-        one of them; None where it never does), with the bias this model has now."""
-        found: list[float | None] = []
+    def margins(self, prompts, max_tokens: int) -> list[tuple[float, float] | None]:
+        """Greedy replies' (verdict margin, confidence) where the reply says True or False (None
+        where it never does), with the rule this model has now (`Verdict`)."""
+        found: list[tuple[float, float] | None] = []
         self._complete(prompts, max_tokens, 0.0, margins=found)
         return found
 
@@ -128,46 +132,83 @@ CALIBRATION_FILE = "tinyv_calibration.json"
 
 @dataclass
 class Verdict:
-    """The decision at the verdict word: say True iff logit(True) - logit(False) > ``bias``.
+    """The decision at the verdict word: say True iff logit(True) - logit(False) > ``bias``
+    and the reply so far was written with confidence above ``min_confidence`` (if set).
 
-    Applied only where greedy decoding is about to write one of the two words, so a bias never
-    inserts a verdict elsewhere; ``margins`` (when a list) collects each row's margin (None if
-    the row never reaches a verdict)."""
+    The confidence of a greedy reply is the lowest log-probability of any token it wrote
+    before the verdict word: a verifier unsure how to read an answer shows it in its
+    reasoning (the canonical forms), not only at the verdict. Applied only where greedy
+    decoding is about to write one of the two words, so the rule never inserts a verdict
+    elsewhere; ``margins`` (when a list) collects each row's (margin, confidence), None if the
+    row never reaches a verdict."""
 
     true_id: int
     false_id: int
     bias: float = 0.0
     margins: list | None = None
     first: int = 0  # index in ``margins`` of the current batch's first row
+    min_confidence: float | None = None
+
+    def says_true(self, margin: float, confidence: float) -> bool:
+        return margin > self.bias and (self.min_confidence is None or confidence > self.min_confidence)
 
 
-def read_calibration(model_path: str) -> float | None:
-    """The verdict bias stored with a trained tiny TinyV (None for any other model)."""
+@dataclass(frozen=True)
+class Calibration:
+    """A trained tiny TinyV's verdict rule (`Verdict`), chosen on a validation split."""
+
+    bias: float = 0.0
+    min_confidence: float | None = None
+
+
+def read_calibration(model_path: str) -> Calibration | None:
+    """The verdict rule stored with a trained tiny TinyV (None for any other model)."""
     f = Path(str(model_path)) / CALIBRATION_FILE
     if not f.is_file():
         return None
-    return float(json.loads(f.read_text())["bias"])
+    data = json.loads(f.read_text())
+    gate = data.get("min_confidence")
+    return Calibration(float(data["bias"]), None if gate is None else float(gate))
 
 
-def choose_bias(margins: Sequence[float | None], labels: Sequence[bool], max_false_positive: float) -> float:
-    """The verdict bias with the fewest errors on a validation split among those whose share of
-    accepted negatives is at most ``max_false_positive`` (the least false positives if none is).
-    A row without a margin counts as False whatever the bias."""
-    finite = sorted({m for m in margins if m is not None})
-    cands = [0.0] + [finite[0] - 1.0] + [(a + b) / 2 for a, b in zip(finite, finite[1:])] + [finite[-1] + 1.0] \
-        if finite else [0.0]  # fmt: skip
-    n_neg = max(1, sum(not y for y in labels))
+def _thresholds(values: Sequence[float], none_first: bool) -> list[float | None]:
+    """Cut points that separate every pair of neighbouring ``values``, plus both ends."""
+    v = sorted(set(values))
+    if not v:
+        return [None] if none_first else [0.0]
+    cuts = [v[0] - 1.0] + [(a + b) / 2 for a, b in zip(v, v[1:])] + [v[-1] + 1.0]
+    return ([None] if none_first else [0.0]) + cuts
 
-    def score(b: float) -> tuple[float, int]:
-        said = [m is not None and m > b for m in margins]
-        fp = sum(s and not y for s, y in zip(said, labels)) / n_neg
-        return fp, sum(s != y for s, y in zip(said, labels))
 
-    scored = [(b, *score(b)) for b in cands]
-    ok = [x for x in scored if x[1] <= max_false_positive]
-    if ok:  # fewest errors; ties: the bias closest to 0 (the model as trained)
-        return min(ok, key=lambda x: (x[2], abs(x[0])))[0]
-    return min(scored, key=lambda x: (x[1], x[2], abs(x[0])))[0]
+def choose_rule(found: Sequence[tuple[float, float] | None], labels: Sequence[bool],
+                max_false_positive: float, gate: bool = True) -> Calibration:  # fmt: skip
+    """The verdict rule (bias, and a confidence gate if ``gate``) with the fewest errors on a
+    validation split among those whose share of accepted negatives is at most
+    ``max_false_positive`` (the least false positives if none is). Ties: no gate before a
+    gate, a lower gate before a higher, then the bias closest to 0 (the model as trained).
+    A row that never says a verdict counts as False whatever the rule."""
+    import numpy as np
+
+    has = np.array([f is not None for f in found])
+    margin = np.array([f[0] if f is not None else 0.0 for f in found])
+    conf = np.array([f[1] if f is not None else 0.0 for f in found])
+    y = np.array([bool(x) for x in labels])
+    n_neg = max(1, int((~y).sum()))
+    biases = np.array(_thresholds(margin[has].tolist(), none_first=False))
+    gates = _thresholds(conf[has].tolist(), none_first=True) if gate else [None]
+    best: tuple | None = None
+    for g_i, g in enumerate(gates):
+        open_ = has & (np.ones_like(has) if g is None else conf > g)
+        said = open_[None, :] & (margin[None, :] > biases[:, None])  # (bias, row)
+        fp = (said & ~y).sum(1) / n_neg
+        err = (said != y).sum(1)
+        for b_i in range(len(biases)):
+            key = (fp[b_i] > max_false_positive, err[b_i] if fp[b_i] <= max_false_positive else fp[b_i],
+                   g_i, abs(biases[b_i]))  # fmt: skip
+            if best is None or key < best[0]:
+                best = (key, float(biases[b_i]), g)
+    assert best is not None
+    return Calibration(best[1], best[2])
 
 
 def prefill_shared(model, seqs: list[list[int]], pad: int):
@@ -203,11 +244,16 @@ def _next_tokens(logits, temperature: float, gen):
     return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
 
 
-def _apply_verdict(tok, logits, verdict: Verdict | None, decided: list[bool], done):
+def _apply_verdict(tok, logits, verdict: Verdict | None, decided: list[bool], done, confidence=None):
     """``tok`` with each undecided row that is about to write True or False re-decided by the
-    calibrated rule (`Verdict`); records the margins."""
+    calibrated rule (`Verdict`); ``confidence`` (per row) is the lowest log-probability of the
+    row's tokens so far; records (margin, confidence). Then lowers ``confidence`` by this
+    step's tokens (rows that decided keep the value they decided with)."""
+    import torch
+
     if verdict is None:
         return tok
+    conf = confidence if confidence is not None else [0.0] * len(decided)
     for r in range(len(decided)):
         t = int(tok[r])
         if decided[r] or bool(done[r]) or t not in (verdict.true_id, verdict.false_id):
@@ -215,8 +261,13 @@ def _apply_verdict(tok, logits, verdict: Verdict | None, decided: list[bool], do
         decided[r] = True
         margin = float(logits[r, verdict.true_id] - logits[r, verdict.false_id])
         if verdict.margins is not None:
-            verdict.margins[verdict.first + r] = margin
-        tok[r] = verdict.true_id if margin > verdict.bias else verdict.false_id
+            verdict.margins[verdict.first + r] = (margin, conf[r])
+        tok[r] = verdict.true_id if verdict.says_true(margin, conf[r]) else verdict.false_id
+    if confidence is not None:
+        lp = torch.log_softmax(logits.float(), dim=-1).gather(1, tok.view(-1, 1)).squeeze(1)
+        for r in range(len(decided)):
+            if not decided[r] and not bool(done[r]):
+                confidence[r] = min(confidence[r], float(lp[r]))
     return tok
 
 
@@ -225,6 +276,7 @@ def _decode_shared(model, seqs: list[list[int]], max_tokens: int, eos: set[int],
     import torch
 
     decided = [False] * len(seqs)
+    confidence = [0.0] * len(seqs)
     if verdict is not None and verdict.margins is not None:
         verdict.first = len(verdict.margins)
         verdict.margins.extend([None] * len(seqs))
@@ -238,7 +290,8 @@ def _decode_shared(model, seqs: list[list[int]], max_tokens: int, eos: set[int],
             done = torch.zeros(bsz, dtype=torch.bool)
             new: list[list[int]] = [[] for _ in range(bsz)]
             for t in range(max_tokens):
-                tok = _apply_verdict(_next_tokens(logits, temperature, gen), logits, verdict, decided, done)
+                tok = _next_tokens(logits, temperature, gen)
+                tok = _apply_verdict(tok, logits, verdict, decided, done, confidence)
                 for r in range(bsz):
                     if not done[r]:
                         if int(tok[r]) in eos:
@@ -275,13 +328,47 @@ class Pair:
             self.question + question_suffix, self.ground_truth, self.answer, template
         )
 
-    def target(self, think: bool = False) -> str:
-        """``True``/``False``; in the think format, first the canonical forms of the ground
-        truth and of the answer (`forms.canonical`), then ``Answer: True``/``False``."""
+    def target(self, think: bool = False, reasoning: str = "grid") -> str:
+        """``True``/``False``; in the think format, first the reasoning (`REASONING`), then
+        ``Answer: True``/``False``."""
         verdict = TRUE if self.label else FALSE
         if not think:
             return verdict
-        return f"{forms.canonical(self.kind, self.ground_truth)} | {forms.canonical(self.kind, self.answer)}. Answer: {verdict}"
+        return f"{REASONING[reasoning](self.kind, self.ground_truth, self.answer)}Answer: {verdict}"
+
+
+GRID_WIDTH = 12
+"""Characters per row of the grid reasoning: every canonical form the generator writes fits
+(`tests/test_verifier.py` checks the widest one)."""
+
+
+def grid_row(kind: str, answer: str | None) -> str:
+    """The canonical form (`forms.canonical`) one character per token: spaces dropped, ``-``
+    as ``~`` (the tokenizer merges ``>-``), ``?`` for unreadable, ``.``-padded to `GRID_WIDTH`."""
+    c = forms.canonical(kind, answer)
+    c = "?" if c == "unreadable" else c.replace(" ", "").replace("-", "~")
+    return c[:GRID_WIDTH].ljust(GRID_WIDTH, ".")
+
+
+def grid_reasoning(kind: str, ground_truth: str, answer: str) -> str:
+    """Ground truth's row, answer's row, then a row that marks each column ``=`` (same
+    character) or ``#`` (different). Each row is a newline and `GRID_WIDTH` one-character
+    tokens, so a column's three characters are always the same distance apart: comparing
+    them is a fixed-offset look-back, and the verdict only has to notice a ``#``. (A 0.9M
+    model writes both canonical forms right far more often than it compares two strings
+    of varying length and position: the "forms" reasoning's failure, README.)"""
+    g, a = grid_row(kind, ground_truth), grid_row(kind, answer)
+    marks = "".join("=" if x == y else "#" for x, y in zip(g, a))
+    return f"\n{g}\n{a}\n{marks}\n"
+
+
+def forms_reasoning(kind: str, ground_truth: str, answer: str) -> str:
+    """The earlier reasoning (tiny TinyV version 3): ``<truth's form> | <answer's form>. ``."""
+    return f"{forms.canonical(kind, ground_truth)} | {forms.canonical(kind, answer)}. "
+
+
+REASONING = {"grid": grid_reasoning, "forms": forms_reasoning}
+"""The tiny TinyV's reasoning before ``Answer:`` (ours: TinyV-1.5B-Think writes free text)."""
 
 
 def shown_answer(boxed_content: str) -> str | None:
@@ -409,9 +496,15 @@ class TinyVConfig:
     seed: int = 0
     question_suffix: str = ""  # must match the reward's question_suffix
     think: bool = True  # TinyV-1.5B-Think's format: reasoning, then "Answer: True/False"
-    verdict_tokens: int = 48  # decoding budget of the verifier's reply
+    verdict_tokens: int = 56  # decoding budget of the verifier's reply (the grid reasoning is 43 tokens)
     max_new_tokens: int = 32  # policy response length while mining
-    version: int = 3  # 2: perturbed (damaged) answers in the training pairs; 3: calibrated verdict
+    # the reasoning written before "Answer:" (`REASONING`): "grid" (version 4) or "forms" (version 3)
+    reasoning: str = "grid"
+    # the verdict rule may also require the reply's confidence (`Verdict`) above a validated gate
+    confidence_gate: bool = True
+    # 2: perturbed (damaged) answers in the training pairs; 3: calibrated verdict; 4: grid reasoning
+    # and the confidence gate
+    version: int = 4
 
 
 def mine_policy_pairs(policy_path: str, rows, cfg: TinyVConfig, template) -> list[Pair]:
@@ -486,7 +579,8 @@ def train_verifier(base: str, pairs: list[Pair], out: Path, cfg: TinyVConfig, qu
         examples = []
         for p in pairs:
             prompt = _encode(tok, p.messages(question_suffix=cfg.question_suffix))
-            answer = tok(p.target(cfg.think), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+            target = p.target(cfg.think, cfg.reasoning)
+            answer = tok(target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
             examples.append((prompt, answer))
         head = common_prefix_length([e[0] for e in examples])
         prefix = examples[0][0][:head]
@@ -671,21 +765,24 @@ def tiny_tinyv(policy_path: str, dataset, template, cfg: TinyVConfig | None = No
 
 
 def calibrate(model_dir: Path, val: list[Pair], cfg: TinyVConfig) -> dict[str, Any] | None:
-    """Choose the verdict bias on the validation pairs (`choose_bias`) and store it with the
-    model (`CALIBRATION_FILE`), so every later use of this verifier decides the same way.
-    Returns the bias and the validation accuracy / false positives before and after."""
+    """Choose the verdict rule on the validation pairs (`choose_rule`: a bias, and a confidence
+    gate if ``cfg.confidence_gate``) and store it with the model (`CALIBRATION_FILE`), so every
+    later use of this verifier decides the same way. Returns the rule and the validation
+    accuracy / false positives before (the model as trained) and after."""
     judge = SharedPrefixJudge(model=str(model_dir), batch_size=64)
-    margins = judge.margins([p.messages(question_suffix=cfg.question_suffix) for p in val], cfg.verdict_tokens)
+    found = judge.margins([p.messages(question_suffix=cfg.question_suffix) for p in val], cfg.verdict_tokens)
     labels = [p.label for p in val]
-    if not any(m is not None for m in margins):
+    if not any(f is not None for f in found):
         return None
-    bias = choose_bias(margins, labels, cfg.max_false_positive)
-    (Path(model_dir) / CALIBRATION_FILE).write_text(json.dumps({"bias": bias, "chosen_on": "validation split"}))
+    rule = choose_rule(found, labels, cfg.max_false_positive, gate=cfg.confidence_gate)
+    stored = {**asdict(rule), "chosen_on": "validation split"}
+    (Path(model_dir) / CALIBRATION_FILE).write_text(json.dumps(stored))
     n_neg = max(1, sum(not y for y in labels))
 
-    def stats(b: float) -> dict[str, float]:
-        said = [m is not None and m > b for m in margins]
+    def stats(rule: Calibration) -> dict[str, float]:
+        v = Verdict(0, 1, rule.bias, min_confidence=rule.min_confidence)
+        said = [f is not None and v.says_true(*f) for f in found]
         return {"accuracy": sum(s == y for s, y in zip(said, labels)) / len(labels),
                 "false_positive": sum(s and not y for s, y in zip(said, labels)) / n_neg}  # fmt: skip
 
-    return {"bias": bias, "n": len(val), "before": stats(0.0), "after": stats(bias)}
+    return {**asdict(rule), "n": len(val), "before": stats(Calibration()), "after": stats(rule)}

@@ -80,7 +80,34 @@ def test_pairs_are_rule_negatives_labelled_on_the_shown_answer():
     assert reordered.target() == "True" and wrong.target() == "False"
     think = reordered.target(think=True)
     assert think.endswith("Answer: True") and templates.parse_verdict(think, think=True) == 1
-    assert think.split(" | ")[0] == forms.canonical("roots", row.ground_truth)
+    assert think.split("\n")[1] == V.grid_row("roots", row.ground_truth)
+    old = reordered.target(think=True, reasoning="forms")  # tiny TinyV version 3
+    assert old.split(" | ")[0] == forms.canonical("roots", row.ground_truth)
+    assert old.endswith(". Answer: True")
+
+
+def test_the_grid_reasoning_lines_up_each_column():
+    grid = V.grid_reasoning("interval", "(-\\infty, -1)", "x > -1")
+    assert grid == "\nx<~1........\nx>~1........\n=#==========\n"
+    assert V.grid_reasoning("fraction", "\\frac{1}{2}", "0.5").split("\n")[3] == "=" * V.GRID_WIDTH
+    assert V.grid_row("point", "no idea") == "?" + "." * (V.GRID_WIDTH - 1)
+
+
+def test_every_canonical_form_fits_the_grid_one_token_per_character():
+    from r1repro.models.tiny import load_tokenizer
+
+    tok = load_tokenizer(None)
+    rng = random.Random(0)
+    widest = 0
+    for row in MultiFormTask().generate(600, 7, "t"):
+        kind, truth = row.extra["kind"], row.extra["truth"]
+        for value in (truth, forms.corrupt(kind, truth, rng)):
+            c = forms.canonical(kind, forms.render(kind, forms.FORMS[kind][0].name, value))
+            text = c.replace(" ", "").replace("-", "~")
+            widest = max(widest, len(text))
+            row_ = V.grid_row(kind, forms.render(kind, forms.FORMS[kind][0].name, value))
+            assert len(tok("\n" + row_, add_special_tokens=False)["input_ids"]) == 1 + V.GRID_WIDTH, row_
+    assert widest <= V.GRID_WIDTH  # nothing is cut
 
 
 def test_generated_pairs_and_balance():
@@ -126,12 +153,25 @@ def test_damaged_answers_train_but_are_not_in_the_held_out_pairs(monkeypatch):
 def test_the_verdict_bias_is_the_most_accurate_one_within_the_false_positive_bar():
     # negatives' margins 2.0 / -1 / -2 / -3, positives' 3 / 1.5 / 1 / None (never says a verdict)
     margins = [2.0, -1.0, -2.0, -3.0, 3.0, 1.5, 1.0, None]
+    found = [None if m is None else (m, 0.0) for m in margins]
     labels = [False] * 4 + [True] * 4
-    assert V.choose_bias(margins, labels, max_false_positive=0.3) == 0.0  # one FP in four is allowed
-    strict = V.choose_bias(margins, labels, max_false_positive=0.0)
-    assert 2.0 <= strict < 3.0  # refuses the confident negative; keeps the most confident positive
-    said = [m is not None and m > strict for m in margins]
+    assert V.choose_rule(found, labels, max_false_positive=0.3) == V.Calibration(0.0, None)  # one FP in four
+    strict = V.choose_rule(found, labels, max_false_positive=0.0, gate=False)
+    assert 2.0 <= strict.bias < 3.0 and strict.min_confidence is None  # keeps the most confident positive
+    said = [m is not None and m > strict.bias for m in margins]
     assert not any(s for s, y in zip(said, labels) if not y)
+
+
+def test_the_confidence_gate_refuses_verdicts_written_after_unsure_reasoning():
+    # every reply says True with the same margin; the negatives were written with low confidence
+    found = [(2.0, -3.0), (2.0, -2.5), (2.0, -0.1), (2.0, -0.2), (2.0, -0.05), None]
+    labels = [False, False, True, True, True, True]
+    rule = V.choose_rule(found, labels, max_false_positive=0.0)
+    assert rule.bias < 2.0 and -2.5 < rule.min_confidence < -0.2  # no bias can separate them; the gate can
+    no_gate = V.choose_rule(found, labels, max_false_positive=0.0, gate=False)
+    assert no_gate.bias >= 2.0  # without the gate: every reply is refused
+    v = V.Verdict(0, 1, rule.bias, min_confidence=rule.min_confidence)
+    assert [f is not None and v.says_true(*f) for f in found] == [False, False, True, True, True, False]
 
 
 def test_the_calibrated_verdict_decides_only_at_the_verdict_word():
@@ -144,15 +184,33 @@ def test_the_calibrated_verdict_decides_only_at_the_verdict_word():
     out = V._apply_verdict(tok.clone(), logits, verdict, decided, done)
     # margin 1 <= bias 1.5: False; margin 2 > 1.5: True; margin -1: False; not a verdict word: untouched
     assert out.tolist() == [f_id, t_id, f_id, other]
-    assert verdict.margins == [1.0, 2.0, -1.0, None] and decided == [True, True, True, False]
+    assert [m and m[0] for m in verdict.margins] == [1.0, 2.0, -1.0, None]
+    assert decided == [True, True, True, False]
     again = V._apply_verdict(torch.tensor([t_id] * 4), logits, verdict, decided, done)
     assert again.tolist()[:3] == [t_id] * 3  # a row decides once; later words are left alone
 
 
-def test_a_stored_bias_is_read_with_the_model(tmp_path):
+def test_the_confidence_is_the_least_likely_token_before_the_verdict():
+    t_id, f_id, other = 5, 6, 7
+    verdict = V.Verdict(t_id, f_id, bias=0.0, margins=[None] * 2, min_confidence=-1.0)
+    decided, done, conf = [False] * 2, torch.tensor([False, False]), [0.0, 0.0]
+    sure, unsure = torch.full((10,), -20.0), torch.zeros(10)
+    sure[other] = 20.0
+    V._apply_verdict(torch.tensor([other, other]), torch.stack([sure, unsure]), verdict, decided, done, conf)
+    assert conf[0] > -1e-6 and abs(conf[1] - (-torch.log(torch.tensor(10.0)).item())) < 1e-5
+    logits = torch.zeros(2, 10)
+    logits[:, t_id] = 3.0
+    out = V._apply_verdict(torch.tensor([t_id, t_id]), logits, verdict, decided, done, conf)
+    assert out.tolist() == [t_id, f_id]  # same margin; the unsure row (log 1/10 < -1) is refused
+    assert verdict.margins[1] == (3.0, conf[1])
+
+
+def test_a_stored_rule_is_read_with_the_model(tmp_path):
     assert V.read_calibration(str(tmp_path)) is None
-    (tmp_path / V.CALIBRATION_FILE).write_text('{"bias": 0.75}')
-    assert V.read_calibration(str(tmp_path)) == 0.75
+    (tmp_path / V.CALIBRATION_FILE).write_text('{"bias": 0.75}')  # version 3: a bias only
+    assert V.read_calibration(str(tmp_path)) == V.Calibration(0.75, None)
+    (tmp_path / V.CALIBRATION_FILE).write_text('{"bias": 0.5, "min_confidence": -2.0}')
+    assert V.read_calibration(str(tmp_path)) == V.Calibration(0.5, -2.0)
     judge = V.SharedPrefixJudge(model="tiny:nano", max_tokens=4)
     assert len(judge.margins(_prompts(), 4)) == len(_prompts())
 
