@@ -144,3 +144,30 @@ def test_grouped_prompt_forward_gives_the_same_logprobs_and_gradients(policy):
     assert torch.allclose(lp_fast[m], lp_ref[m], atol=1e-5)
     for a, b in zip(g_fast, g_ref):
         assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_grouped_gradients_are_the_same_bits_every_time(policy):
+    # one long prompt shared by 16 responses: the prompt's keys, values and last hidden state are
+    # gathered for every response, and their gradients summed back. With advanced indexing
+    # (kp[group_of]) that sum's order depended on CPU threads (a tiny TinyV trained twice from the
+    # same seed drifted apart from step 0); index_select sums in a fixed order.
+    model, tok = policy
+    torch.manual_seed(1)
+    prompt = torch.randint(5, len(tok) - 5, (1, 240))
+    responses = torch.randint(5, len(tok) - 5, (16, 30))
+
+    def grads():
+        model.zero_grad(set_to_none=True)
+        logits = qwen2_fast.grouped_response_logits(model, prompt, torch.ones_like(prompt), responses,
+                                                    torch.zeros(16, dtype=torch.long))  # fmt: skip
+        logits.float().square().mean().backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    with_threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        first = grads()
+        for _ in range(3):
+            assert all(torch.equal(a, b) for a, b in zip(first, grads()))
+    finally:
+        torch.set_num_threads(with_threads)

@@ -166,11 +166,14 @@ def grouped_response_logits(model, prompt_ids, prompt_mask, responses, group_of)
         kr = g.rotate(a.k_proj(yr).view(bsz, r_len, kv, d).transpose(1, 2), cos_r, sin_r)
         vr = a.v_proj(yr).view(bsz, r_len, kv, d).transpose(1, 2)
         op = F.scaled_dot_product_attention(qp, kp, vp, attn_mask=mask_p, enable_gqa=True)
-        orr = F.scaled_dot_product_attention(qr, torch.cat([kp[group_of], kr], 2), torch.cat([vp[group_of], vr], 2),
-                                             attn_mask=mask_r, enable_gqa=True)  # fmt: skip
+        # index_select, not kp[group_of]: the backward of advanced indexing with repeated indices
+        # (index_put_ with accumulate) sums in a thread-dependent order on CPU; index_select's does not
+        k_all = torch.cat([kp.index_select(0, group_of), kr], 2)
+        v_all = torch.cat([vp.index_select(0, group_of), vr], 2)
+        orr = F.scaled_dot_product_attention(qr, k_all, v_all, attn_mask=mask_r, enable_gqa=True)
         xp = xp + a.o_proj(op.transpose(1, 2).reshape(n_groups, p_len, -1))
         xr = xr + a.o_proj(orr.transpose(1, 2).reshape(bsz, r_len, -1))
         xp = xp + mlp(g.rms(xp, layer.post_attention_layernorm.weight))
         xr = xr + mlp(g.rms(xr, layer.post_attention_layernorm.weight))
-    hidden = torch.cat([xp[:, -1][group_of][:, None], xr[:, :-1]], 1)
+    hidden = torch.cat([xp[:, -1].index_select(0, group_of)[:, None], xr[:, :-1]], 1)
     return model.lm_head(g.rms(hidden, m.norm.weight))
