@@ -94,8 +94,9 @@ class SharedPrefixJudge(TransformersJudge):
         return super()._load()
 
     def _verdict(self, tok, margins: list | None) -> Verdict | None:
-        """The verdict rule of this model: its calibrated bias (`CALIBRATION_FILE` in the model's
-        folder, chosen on a validation split), if any; ``margins`` collects the raw margins."""
+        """The verdict rule of this model: its calibrated bias and confidence gate
+        (`CALIBRATION_FILE` in the model's folder, chosen on a validation split), if any;
+        ``margins`` collects each reply's (margin, confidence)."""
         rule = read_calibration(self.model_path)
         if rule is None and margins is None:
             return None
