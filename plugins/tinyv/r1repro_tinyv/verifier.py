@@ -103,8 +103,7 @@ class SharedPrefixJudge(TransformersJudge):
         ids = verdict_word_ids(tok)
         if any(len(i) != 1 for i in ids):
             return None  # verdict words split into pieces: no single decision token to calibrate
-        rule = rule or Calibration()
-        return Verdict(ids[0][0], ids[1][0], rule.bias, margins, min_confidence=rule.min_confidence)
+        return Verdict(ids[0][0], ids[1][0], rule or Calibration(), margins)
 
     def _complete(self, prompts, max_tokens, temperature, margins: list | None = None):
         import torch
@@ -131,35 +130,39 @@ class SharedPrefixJudge(TransformersJudge):
 CALIBRATION_FILE = "tinyv_calibration.json"
 
 
-@dataclass
-class Verdict:
-    """The decision at the verdict word: say True iff logit(True) - logit(False) > ``bias``
-    and the reply so far was written with confidence above ``min_confidence`` (if set).
+@dataclass(frozen=True)
+class Calibration:
+    """A trained tiny TinyV's verdict rule, chosen on a validation split: say True iff
+    logit(True) - logit(False) > ``bias`` and the reply so far was written with confidence
+    above ``min_confidence`` (if set).
 
     The confidence of a greedy reply is the lowest log-probability of any token it wrote
     before the verdict word: a verifier unsure how to read an answer shows it in its
-    reasoning (the canonical forms), not only at the verdict. Applied only where greedy
-    decoding is about to write one of the two words, so the rule never inserts a verdict
-    elsewhere; ``margins`` (when a list) collects each row's (margin, confidence), None if the
-    row never reaches a verdict."""
+    reasoning (the canonical forms), not only at the verdict."""
 
-    true_id: int
-    false_id: int
     bias: float = 0.0
-    margins: list | None = None
-    first: int = 0  # index in ``margins`` of the current batch's first row
     min_confidence: float | None = None
 
     def says_true(self, margin: float, confidence: float) -> bool:
         return margin > self.bias and (self.min_confidence is None or confidence > self.min_confidence)
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """A trained tiny TinyV's verdict rule (`Verdict`), chosen on a validation split."""
+@dataclass
+class Verdict:
+    """The decision at the verdict word by ``rule`` (`Calibration`). Applied only where greedy
+    decoding is about to write one of the two words, so the rule never inserts a verdict
+    elsewhere; ``margins`` (when a list) collects each row's (margin, confidence), None if the
+    row never reaches a verdict."""
 
-    bias: float = 0.0
-    min_confidence: float | None = None
+    true_id: int
+    false_id: int
+    rule: Calibration = Calibration()
+    margins: list | None = None
+    first: int = 0  # index in ``margins`` of the current batch's first row
+
+    @property
+    def needs_confidence(self) -> bool:
+        return self.margins is not None or self.rule.min_confidence is not None
 
 
 def read_calibration(model_path: str) -> Calibration | None:
@@ -172,13 +175,12 @@ def read_calibration(model_path: str) -> Calibration | None:
     return Calibration(float(data["bias"]), None if gate is None else float(gate))
 
 
-def _thresholds(values: Sequence[float], none_first: bool) -> list[float | None]:
+def _cuts(values: Sequence[float]) -> list[float]:
     """Cut points that separate every pair of neighbouring ``values``, plus both ends."""
     v = sorted(set(values))
     if not v:
-        return [None] if none_first else [0.0]
-    cuts = [v[0] - 1.0] + [(a + b) / 2 for a, b in zip(v, v[1:])] + [v[-1] + 1.0]
-    return ([None] if none_first else [0.0]) + cuts
+        return []
+    return [v[0] - 1.0] + [(a + b) / 2 for a, b in zip(v, v[1:])] + [v[-1] + 1.0]
 
 
 def choose_rule(found: Sequence[tuple[float, float] | None], labels: Sequence[bool],
@@ -195,11 +197,11 @@ def choose_rule(found: Sequence[tuple[float, float] | None], labels: Sequence[bo
     conf = np.array([f[1] if f is not None else 0.0 for f in found])
     y = np.array([bool(x) for x in labels])
     n_neg = max(1, int((~y).sum()))
-    biases = np.array(_thresholds(margin[has].tolist(), none_first=False))
-    gates = _thresholds(conf[has].tolist(), none_first=True) if gate else [None]
+    biases = np.array([0.0] + _cuts(margin[has].tolist()))
+    gates = [None] + (_cuts(conf[has].tolist()) if gate else [])
     best: tuple | None = None
     for g_i, g in enumerate(gates):
-        open_ = has & (np.ones_like(has) if g is None else conf > g)
+        open_ = has if g is None else has & (conf > g)
         said = open_[None, :] & (margin[None, :] > biases[:, None])  # (bias, row)
         fp = (said & ~y).sum(1) / n_neg
         err = (said != y).sum(1)
@@ -263,7 +265,7 @@ def _apply_verdict(tok, logits, verdict: Verdict | None, decided: list[bool], do
         margin = float(logits[r, verdict.true_id] - logits[r, verdict.false_id])
         if verdict.margins is not None:
             verdict.margins[verdict.first + r] = (margin, conf[r])
-        tok[r] = verdict.true_id if verdict.says_true(margin, conf[r]) else verdict.false_id
+        tok[r] = verdict.true_id if verdict.rule.says_true(margin, conf[r]) else verdict.false_id
     if confidence is not None:
         lp = torch.log_softmax(logits.float(), dim=-1).gather(1, tok.view(-1, 1)).squeeze(1)
         for r in range(len(decided)):
@@ -277,7 +279,7 @@ def _decode_shared(model, seqs: list[list[int]], max_tokens: int, eos: set[int],
     import torch
 
     decided = [False] * len(seqs)
-    confidence = [0.0] * len(seqs)
+    confidence = [0.0] * len(seqs) if verdict is not None and verdict.needs_confidence else None
     if verdict is not None and verdict.margins is not None:
         verdict.first = len(verdict.margins)
         verdict.margins.extend([None] * len(seqs))
@@ -781,8 +783,7 @@ def calibrate(model_dir: Path, val: list[Pair], cfg: TinyVConfig) -> dict[str, A
     n_neg = max(1, sum(not y for y in labels))
 
     def stats(rule: Calibration) -> dict[str, float]:
-        v = Verdict(0, 1, rule.bias, min_confidence=rule.min_confidence)
-        said = [f is not None and v.says_true(*f) for f in found]
+        said = [f is not None and rule.says_true(*f) for f in found]
         return {"accuracy": sum(s == y for s, y in zip(said, labels)) / len(labels),
                 "false_positive": sum(s and not y for s, y in zip(said, labels)) / n_neg}  # fmt: skip
 

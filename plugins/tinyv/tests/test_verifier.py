@@ -170,8 +170,7 @@ def test_the_confidence_gate_refuses_verdicts_written_after_unsure_reasoning():
     assert rule.bias < 2.0 and -2.5 < rule.min_confidence < -0.2  # no bias can separate them; the gate can
     no_gate = V.choose_rule(found, labels, max_false_positive=0.0, gate=False)
     assert no_gate.bias >= 2.0  # without the gate: every reply is refused
-    v = V.Verdict(0, 1, rule.bias, min_confidence=rule.min_confidence)
-    assert [f is not None and v.says_true(*f) for f in found] == [False, False, True, True, True, False]
+    assert [f is not None and rule.says_true(*f) for f in found] == [False, False, True, True, True, False]
 
 
 def test_the_calibrated_verdict_decides_only_at_the_verdict_word():
@@ -179,7 +178,7 @@ def test_the_calibrated_verdict_decides_only_at_the_verdict_word():
     logits = torch.zeros(4, 10)
     logits[:, t_id], logits[:, f_id] = torch.tensor([2.0, 2.0, 0.0, 2.0]), torch.tensor([1.0, 0.0, 1.0, 1.0])
     tok = torch.tensor([t_id, t_id, f_id, other])
-    verdict = V.Verdict(t_id, f_id, bias=1.5, margins=[None] * 4)
+    verdict = V.Verdict(t_id, f_id, V.Calibration(bias=1.5), margins=[None] * 4)
     decided, done = [False] * 4, torch.tensor([False, False, False, False])
     out = V._apply_verdict(tok.clone(), logits, verdict, decided, done)
     # margin 1 <= bias 1.5: False; margin 2 > 1.5: True; margin -1: False; not a verdict word: untouched
@@ -192,7 +191,7 @@ def test_the_calibrated_verdict_decides_only_at_the_verdict_word():
 
 def test_the_confidence_is_the_least_likely_token_before_the_verdict():
     t_id, f_id, other = 5, 6, 7
-    verdict = V.Verdict(t_id, f_id, bias=0.0, margins=[None] * 2, min_confidence=-1.0)
+    verdict = V.Verdict(t_id, f_id, V.Calibration(0.0, min_confidence=-1.0), margins=[None] * 2)
     decided, done, conf = [False] * 2, torch.tensor([False, False]), [0.0, 0.0]
     sure, unsure = torch.full((10,), -20.0), torch.zeros(10)
     sure[other] = 20.0
