@@ -122,3 +122,73 @@ def test_an_agent_loop_without_a_target_is_an_error():
 
     with pytest.raises(ValueError, match="_target_"):
         agent_loop_config({"strategy": "hgpo.mode_forced"}, "core.boxed")
+
+
+def test_verls_processor_loads_for_a_tiny_vlm_without_torchvision_and_saves():
+    """verl's own `hf_processor` on a Qwen2.5-VL folder: without the harness's video stub it
+    returns None (transformers' video processor needs torchvision); with it, a processor whose
+    image tokens match the image, and which a checkpoint can save and load again."""
+    import shutil
+    import tempfile
+
+    from PIL import Image
+    from r1repro_verl_cpu.vl import register_video_stub, vision_images
+    from verl.utils import hf_processor
+
+    from r1repro.models.tiny_vl import materialize_tiny_vl
+
+    folder = str(materialize_tiny_vl("tiny-vl:nano"))
+    register_video_stub()
+    proc = hf_processor(folder)
+    assert type(proc).__name__ == "Qwen2_5_VLProcessor" and hasattr(proc, "get_rope_index")
+    chat = [{"role": "user", "content": [{"type": "image", "image": Image.new("RGB", (300, 200))},
+                                         {"type": "text", "text": "What?"}]}]  # fmt: skip
+    images = vision_images(chat)
+    assert [im.size for im in images] == [(308, 196)]  # Qwen's rule: multiples of 28
+    out = proc(text=[proc.apply_chat_template(chat, tokenize=False)], images=images, return_tensors="pt")
+    pads = int((out["input_ids"] == proc.tokenizer.convert_tokens_to_ids("<|image_pad|>")).sum())
+    assert pads == int(out["image_grid_thw"].prod()) // 4 > 1
+    with tempfile.TemporaryDirectory() as tmp:  # as a checkpoint holds it: the processor next to the config
+        proc.save_pretrained(tmp)
+        shutil.copy(f"{folder}/config.json", tmp)
+        assert type(hf_processor(tmp)).__name__ == "Qwen2_5_VLProcessor"
+
+
+def test_the_hf_rollout_serves_a_vlm_with_the_conversations_images(monkeypatch):
+    """The "hf" rollout with a tiny Qwen2.5-VL: generation and log-probs see the images (a
+    different image changes the log-probs), vision tokens are never sampled, an image count
+    that does not match the prompt's pads is a clear error, and `crop_then_answer` scripts
+    exactly one crop call."""
+    import types
+
+    import torch
+    from PIL import Image
+    from r1repro_verl_cpu import hf_rollout
+    from r1repro_verl_cpu.vl import register_video_stub
+    from verl.utils import hf_processor
+
+    from r1repro.models.tiny_vl import materialize_tiny_vl
+
+    folder = str(materialize_tiny_vl("tiny-vl:nano"))
+    register_video_stub()
+    proc = hf_processor(folder)
+    cfg = types.SimpleNamespace(seed=0, prompt_length=256, response_length=80)
+    server = hf_rollout.HFServer(cfg, types.SimpleNamespace(local_path=folder, path=folder))
+    chat = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What?"}]}]
+    text = proc.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    red, blue = Image.new("RGB", (112, 112), (220, 30, 30)), Image.new("RGB", (112, 112), (30, 30, 220))
+    ids = proc(text=[text], images=[red], return_tensors="pt")["input_ids"][0].tolist()
+    monkeypatch.delenv(hf_rollout.SCRIPT_ENV, raising=False)
+    tokens, logps, _ = server._generate(ids, {"temperature": 1.0, "max_tokens": 12}, [red])
+    assert tokens and len(tokens) == len(logps) and not set(tokens) & set(server.vision_ids)
+    monkeypatch.setenv(hf_rollout.SCRIPT_ENV, "crop_then_answer")
+    call, call_red, _ = server._generate(ids, {"temperature": 1.0}, [red])
+    _, call_blue, _ = server._generate(ids, {"temperature": 1.0}, [blue])
+    assert (
+        "crop_image_normalized" in server.tokenizer.decode(call) and call[-1] == server.tokenizer.eos_token_id
+    )
+    assert not torch.allclose(torch.tensor(call_red), torch.tensor(call_blue))  # the pixels reach the model
+    with pytest.raises(ValueError, match="image tokens"):
+        server._generate(ids, {"temperature": 1.0}, [red, blue])
+    after_tool = ids + server.tokenizer.encode("<|im_start|>tool\nhere<|im_end|>\n", add_special_tokens=False)
+    assert hf_rollout.scripted_turn("crop_then_answer", server.tokenizer, after_tool, []) is None

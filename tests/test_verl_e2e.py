@@ -1,12 +1,14 @@
 """verl 0.9.1's real trainer, end to end on CPU, through r1repro's real launch path.
 
 Each test is one ``r1repro reproduce <paper> --scale paper +verl.cpu_smoke=...`` run (a tiny
-Qwen2, 2 prompts x 4 samples, 2 steps) in a subprocess with a hard timeout, with the test-only
-CPU harness of tests/verl_cpu (CPU platform, gloo, "hf" rollout). Checks are combined so that
-the four runs cover: r1repro_sync (group stage, side-info estimator, plugin policy loss,
-rollout correction with IS weights), KL loss with a reference model, plugin rewards inside
-verl's reward workers (toy, hgpo group-aware, tinyv with a stub judge, tapo), the HGPO and
-TAPO agent loops, checkpoints, a non-zero gradient, and reward info keys in verl's metrics.
+Qwen2 or Qwen2.5-VL, 2 prompts x 4 samples, 2 steps) in a subprocess with a hard timeout, with
+the test-only CPU harness of tests/verl_cpu (CPU platform, gloo, "hf" rollout). Checks are
+combined so that the runs cover: r1repro_sync (group stage, side-info estimator, plugin policy
+loss, rollout correction with IS weights), KL loss with a reference model, plugin rewards inside
+verl's reward workers (toy, hgpo group-aware, tinyv with a stub judge, tapo), the HGPO and TAPO
+agent loops, PPO with a critic and a search tool (stepsearch), verl's tool agent loop with a
+vision-language policy and a tool that returns images (pixel_reasoner), checkpoints, a non-zero
+gradient, and reward info keys in verl's metrics.
 Runs one at a time (each peaks at about 6.5 GB over ~25 processes).
 """
 
@@ -118,3 +120,30 @@ def test_stepsearch_preset_runs_ppo_with_a_critic_and_step_rewards_from_its_sear
     earned = [m.get("reward/step_rewards_sum/mean", 0.0) for s, m in run.metrics.items() if s > 0]
     assert any(abs(e) > 0 for e in earned), f"no step reward reached the token scores: {earned}"
     assert "actor/reward_kl_penalty" in keys, "KL in reward (the preset's) did not run"
+
+
+def test_pixel_reasoner_crop_tool_returns_images_inside_verls_tool_agent_loop(tmp_path):
+    """Pixel Reasoner's paper loop inside verl with a vision-language policy (a tiny Qwen2.5-VL):
+    verl's tool agent loop parses the policy's <tool_call>, runs our crop BaseTool, appends the
+    crop to the conversation as an image, and the next turn and the FSDP update see both images
+    (pixel values, multimodal rope). The first turn is the harness's scripted crop call (a random
+    tiny model never writes one); the answer turn is sampled from the model with both images."""
+    from r1repro_pixel_reasoner.verl_tools import write_tool_config
+
+    tools = write_tool_config(tmp_path / "tools.yaml", {"crop_min_pixels": 3136, "crop_max_pixels": 65536})
+    run = _run(tmp_path, "pixel_reasoner", ["verl.template=pixel_reasoner.cpu"], {
+        "model": "tiny-vl:nano", "max_prompt_length": 256, "max_response_length": 320,
+        "policy_script": "crop_then_answer",
+        "overrides": [f"actor_rollout_ref.rollout.multi_turn.tool_config_path={tools}"]})  # fmt: skip
+    steps = [m for s, m in run.metrics.items() if s > 0]
+    assert all(m.get("num_turns/min", 0) >= 4 for m in steps), (
+        "a trajectory had no tool turn"
+    )  # user, call, tool, answer
+    # the answer turn was generated with the prompt's image and the crop the tool returned
+    assert "[hf-rollout] generating with 2 image(s)" in run.output, run.tail()
+    # every response holds the crop's image tokens (call ~65 + observation ~40 + image >= 64 + answer; an
+    # "Execution error" observation instead of the image gives ~120)
+    assert all(m.get("response_length/min", 0) > 170 for m in steps), [
+        m.get("response_length/min") for m in steps
+    ]
+    assert any(m.get("actor/pg_loss") is not None for m in steps)

@@ -15,6 +15,7 @@ from r1repro import hookimpl, lazy
 from r1repro.components import GeneratedDataset
 from r1repro.types import Row, Sample
 from r1repro.vision import (
+    IMAGE_PAD,
     IMAGE_PLACEHOLDER,
     ImageFrame,
     VisionProcessor,
@@ -227,6 +228,27 @@ def test_exported_parquet_reads_back_through_verls_rlhf_dataset(tmp_path):
     parts = item["raw_prompt"][0]["content"]
     images = [p for p in parts if p["type"] == "image"]
     assert len(images) == 2 and load_image(images[1]["image"]).getpixel((20, 20)) == COLORS["blue"]
+
+
+def test_the_tiny_vl_template_renders_strings_as_before_and_image_blocks_as_qwen_does():
+    from r1repro.models.tiny import load_tokenizer
+    from r1repro.models.tiny_vl import vl_tokenizer
+
+    vl, text = vl_tokenizer(), load_tokenizer(None)
+    chat = [{"role": "system", "content": "s"}, {"role": "user", "content": "<image> What is it?"},
+            {"role": "assistant", "content": "red"}]  # fmt: skip
+    for gen in (False, True):  # the local engine's prompts (strings with <image>) do not change
+        assert vl.apply_chat_template(
+            chat, tokenize=False, add_generation_prompt=gen
+        ) == text.apply_chat_template(chat, tokenize=False, add_generation_prompt=gen)
+    blocks = [{"role": "user", "content": [{"type": "image", "image": square("red")}, {"type": "text", "text": "Q"}]},
+              {"role": "tool", "content": [{"type": "image"}, {"type": "text", "text": "crop"}]}]  # fmt: skip
+    ids = vl.apply_chat_template(blocks, tokenize=True, return_dict=False)
+    ids = ids["input_ids"] if isinstance(ids, dict) else ids
+    assert (
+        ids.count(vl.convert_tokens_to_ids(IMAGE_PAD)) == 2
+    )  # one pad per image block, for the processor to expand
+    assert "crop" in vl.decode(ids) and "'type'" not in vl.decode(ids)
 
 
 def test_score_reads_images_from_paths_and_base64(tmp_path):

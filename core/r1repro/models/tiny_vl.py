@@ -50,13 +50,37 @@ def is_vl_model(path: str | Path) -> bool:
     return cfg.is_file() and json.loads(cfg.read_text()).get("model_type") in VL_MODEL_TYPES
 
 
+VL_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}"
+    + VISION_START
+    + IMAGE_PAD
+    + VISION_END
+    + "{% elif part['type'] == 'video' %}"
+    + VISION_START
+    + VIDEO_PAD
+    + VISION_END
+    + "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+"""The tiny VLMs' chat template: the project's ChatML for string contents (so the local engine's
+prompts are unchanged: its images are ``<image>`` placeholders in the text), and Qwen-VL's
+rendering of list contents, the form verl's dataset and tool agent loop build: an image block
+becomes ``<|vision_start|><|image_pad|><|vision_end|>`` for the processor to expand."""
+
+
 def vl_tokenizer():
-    """The project tokenizer with Qwen's vision tokens added (special, so never split)."""
+    """The project tokenizer with Qwen's vision tokens added (special, so never split) and the
+    list-aware chat template (`VL_CHAT_TEMPLATE`)."""
     from r1repro.models.tiny import load_tokenizer
 
     tok = load_tokenizer(None)
     tok.add_special_tokens({"additional_special_tokens": [VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD]},
                            replace_extra_special_tokens=False)  # fmt: skip
+    tok.chat_template = VL_CHAT_TEMPLATE
     return tok
 
 
@@ -106,8 +130,8 @@ def materialize_tiny_vl(spec: str, seed: int = 0) -> Path:
     prefix = next(p for p in VL_PREFIXES if spec.startswith(p))
     arch, name = VL_PREFIXES[prefix], spec[len(prefix) :]
     tok = vl_tokenizer()
-    key = hashlib.sha256(json.dumps([arch, name, TINY_VL_CONFIGS.get(name), TINY_IMAGE_PROCESSOR, len(tok), seed])
-                         .encode()).hexdigest()[:12]  # fmt: skip
+    key = hashlib.sha256(json.dumps([arch, name, TINY_VL_CONFIGS.get(name), TINY_IMAGE_PROCESSOR, len(tok), seed,
+                                     tok.chat_template]).encode()).hexdigest()[:12]  # fmt: skip
     out = cache_dir() / "models" / f"tiny-{arch}-{name}-init{seed}-{key}"
     if (out / "config.json").is_file():
         return out

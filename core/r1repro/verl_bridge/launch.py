@@ -36,7 +36,8 @@ CPU_SMOKE_DEFAULTS: dict[str, Any] = {
     "validate": False,  # validation before training and after the last step (verl's val-aux metrics)
     "overrides": [],  # extra verl overrides for this smoke run, appended last
     # a scripted policy of the CPU harness instead of sampling (tests of multi-turn tools, which a
-    # random tiny model never calls): "search_then_answer" (r1repro_verl_cpu.hf_rollout.scripted_turn)
+    # random tiny model never calls): "search_then_answer", "crop_then_answer"
+    # (r1repro_verl_cpu.hf_rollout.scripted_turn)
     "policy_script": None,
 }
 
@@ -57,6 +58,7 @@ def cpu_smoke_overrides(smoke: dict[str, Any], out: Path) -> list[str]:
     """What a verl 0.9.1 run needs on a CPU-only machine (facts: ../shared/notes/verl-on-cpu.md),
     plus a run small enough for CI. Appended last, so they win over the preset's values."""
     from r1repro.models.tiny import resolve_model
+    from r1repro.models.tiny_vl import is_vl_model
 
     gpus, batch, n = int(smoke["gpus"]), int(smoke["prompts"]), int(smoke["n"])
     ppo_batch = batch * gpus
@@ -99,7 +101,19 @@ def cpu_smoke_overrides(smoke: dict[str, Any], out: Path) -> list[str]:
         f"trainer.default_local_dir={out / 'checkpoints'}",
         "trainer.logger=[console]",
         *(_critic_smoke(smoke, ppo_batch, micro) if smoke.get("critic") else []),
+        *(_vl_smoke() if is_vl_model(str(smoke["model"])) else []),
         *[str(o) for o in smoke.get("overrides") or []],
+    ]
+
+
+def _vl_smoke() -> list[str]:
+    """A vision-language policy on CPU: verl's padding-free path patches Qwen2(.5)-VL attention
+    with flash-attention-only code, and its dataset reads a conversation's images with
+    qwen_vl_utils (not installed: it needs torchvision); the harness's dataset reads them itself."""
+    return [
+        "actor_rollout_ref.model.use_remove_padding=false",
+        "data.custom_cls.path=pkg://r1repro_verl_cpu.vl",
+        "data.custom_cls.name=CpuVLDataset",
     ]
 
 

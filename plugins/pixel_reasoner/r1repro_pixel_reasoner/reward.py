@@ -20,8 +20,10 @@ rescaled by 0.25 / RaPR (so it is larger when few rollouts zoom) and divided by 
 it is not reproduced.)
 
 ``curiosity=False`` is the ablation: r alone (the correctness reset is kept).
-Rollout facts come from ``Sample.meta["visual_ops"]`` (`VisualToolRollout`); without it (a verl
-sample), n_vo = tool_calls - tool_failures and the final-error reset cannot be applied.
+Rollout facts come from ``Sample.meta["visual_ops"]`` (`VisualToolRollout`), else from the
+sample's tool-call counts, else (a verl sample: verl's tool agent loop keeps neither) from the
+response text itself (`visual_ops_from_text`): each ``<tool_call>`` and the observation that
+follows it, valid when that observation shows an image or frames and no execution error.
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ from r1repro.components import Reward, group_indices
 from r1repro.textutil import last_boxed
 from r1repro.types import RewardResult, Sample
 from r1repro_pixel_reasoner.constants import (
+    CROP_OBSERVATION,
     CURIOSITY_ALPHA,
     EFFICIENCY_BETA,
+    ERROR_OBSERVATION,
+    FRAMES_OBSERVATION,
     OPENRLHF_DIVISOR,
     OPENRLHF_SCALE,
     OPS_BUDGET_N,
@@ -52,9 +57,31 @@ def normalise_answer(text: str | None) -> str:
     return re.sub(r"[\s.,;:!\"'`]+", " ", s).strip().lower()
 
 
+_CALL_END = "</tool_call>"
+_SHOWN = (CROP_OBSERVATION.split("{")[0], FRAMES_OBSERVATION.split("{")[0])
+_ERROR = ERROR_OBSERVATION.split("{")[0]
+
+
+def visual_ops_from_text(response: str) -> list[dict[str, bool]]:
+    """The visual operations of a whole multi-turn response as text (verl's response: the
+    policy's turns and the tool observations between them): one per ``</tool_call>``, valid if
+    the text before the next call shows a crop or frames and holds no execution error (a call
+    with no observation after it, cut by the length budget, is not valid)."""
+    if not isinstance(response, str) or _CALL_END not in response:
+        return []
+    pieces = response.split(_CALL_END)[1:]  # after each call: its observation, then the next turn
+    ops = []
+    for piece in pieces:
+        observation = piece.split("<tool_call>")[0]
+        ops.append({"valid": any(s in observation for s in _SHOWN) and _ERROR not in observation})
+    return ops
+
+
 def visual_op_counts(sample: Sample) -> tuple[int, bool]:
     """(n_vo = valid visual operations, whether the final operation errored)."""
     ops = (sample.meta or {}).get("visual_ops")
+    if not isinstance(ops, list) and not sample.tool_calls:
+        ops = visual_ops_from_text(sample.response)
     if isinstance(ops, list):
         valid = sum(1 for o in ops if isinstance(o, dict) and o.get("valid"))
         final_error = bool(ops) and not (isinstance(ops[-1], dict) and ops[-1].get("valid"))
@@ -85,6 +112,7 @@ class CuriosityReward(Reward):
     name = "pixel_reasoner.curiosity"
     description = "Pixel Reasoner: correctness + 0.5*1[n_vo>0]*max(0, 0.3-RaPR) + 0.05*min(0, 1-n_vo)"
     group_aware = True
+    info_keys = ("n_vo", "used_tool", "final_error", "bonus", "penalty")  # verl's reward metrics
 
     def __init__(self, curiosity: bool = True, variant: str = "paper", h: float = RAPR_TARGET_H,
                  alpha: float = CURIOSITY_ALPHA, n_free: int = OPS_BUDGET_N, beta: float = EFFICIENCY_BETA,

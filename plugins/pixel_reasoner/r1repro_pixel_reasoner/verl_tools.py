@@ -4,7 +4,9 @@ verl 0.9.1 no longer ships an image zoom tool, so these wrap our own operations 
 agent loop (``verl/experimental/agent_loop/tool_agent_loop.py``) appends a ``ToolResponse``'s
 images to the conversation's ``multi_modal_data``. verl's tool responses carry images but not
 videos here, so selected frames go back as images. The row's images / frames reach ``create``
-through ``tools_kwargs`` (``create_kwargs: {"images": [...], "frames": [...]}``); a bad box, an
+through ``tools_kwargs`` (``create_kwargs: {"images": [...], "frames": [...]}``), else from the
+agent loop's own record of the conversation's images (``agent_data.image_data``: the prompt's
+images and every image a tool returned, which is what ``target_image`` counts); a bad box, an
 out-of-range frame or a missing image is a text observation (``Execution error: ...``), never an
 exception. `write_tool_config` writes the YAML ``actor_rollout_ref.rollout.multi_turn.tool_config_path``
 names.
@@ -63,6 +65,9 @@ class _VisualTool(_base_tool()):  # type: ignore[misc]
 
         state = self.states.setdefault(instance_id, {"images": [], "frames": [], "valid": 0, "calls": 0})
         state["calls"] += 1
+        seen = getattr(kwargs.get("agent_data"), "image_data", None)
+        if not state["images"] and seen:
+            state["images"] = list(seen)
         try:
             if not isinstance(parameters, dict):
                 raise ToolError("the arguments must be an object")

@@ -197,6 +197,27 @@ def test_curiosity_reward_groups_and_final_error_reset():
     assert visual_op_counts(fixed) == (1, False) and CuriosityReward(curiosity=False)([fixed])[0].score == 1.0
 
 
+def test_a_verl_response_text_gives_the_visual_operations():
+    """verl's tool agent loop keeps no per-call record: the response text (turns and tool
+    observations) is what the curiosity reward reads."""
+    call = '<tool_call>{"name": "crop_image_normalized", "arguments": {"bbox_2d": [0, 0, 1, 1]}}</tool_call>'
+    shown = "tool\n" + C.CROP_OBSERVATION.format(width=56, height=56) + " "
+    error = "tool\n" + C.ERROR_OBSERVATION.format(message="bbox_2d must be 4 numbers")
+    fixed = Sample(response=f"{call}{error}assistant\nagain {call}{shown}assistant\n\\boxed{{checker}}",
+                   ground_truth="checker", group_id="v")  # fmt: skip
+    assert visual_op_counts(fixed) == (1, False)  # one failed, one valid; the final one worked
+    broken = Sample(
+        response=f"{call}{shown}{call}{error}\\boxed{{checker}}", ground_truth="checker", group_id="w"
+    )
+    assert visual_op_counts(broken) == (1, True)
+    cut = Sample(response=f"I will zoom. {call}", group_id="x")  # the budget ended before the observation
+    assert visual_op_counts(cut) == (0, True)
+    assert visual_op_counts(Sample(response="\\boxed{solid}")) == (0, False)
+    group = [fixed] + [Sample(response="\\boxed{solid}", ground_truth="checker", group_id="v")] * 7
+    top = CuriosityReward()(group)[0]  # the verl sample earns the curiosity bonus: RaPR 1/8
+    assert top.score == pytest.approx(1 + 0.5 * (0.3 - 0.125)) and top.info["n_vo"] == 1
+
+
 def test_reward_never_raises_on_junk():
     junk = [Sample(response=None, group_id="x"), Sample(response="\\boxed{", meta={"visual_ops": "x"}),
             Sample(response="ok", meta={"visual_ops": [None, 3]}, tool_calls=2, tool_failures=5)]  # fmt: skip
@@ -236,6 +257,40 @@ def test_verl_crop_tool_returns_images_and_errors_as_text(tmp_path):
     assert bad.text.startswith("Execution error") and m2["tool_failed"] == 1.0 and not bad.image
     assert len(again.image) == 1  # image 2 is the first crop
     assert len(fr.image) == 2
+
+
+def test_verl_crop_tool_reads_the_conversation_images_from_the_agent_loop(tmp_path):
+    """verl's tool agent loop creates a tool per call without the row's images; the tool then
+    takes the images the loop has seen so far (prompt image, earlier crops) from agent_data."""
+    pytest.importorskip("verl")
+    import types
+
+    import yaml
+    from r1repro_pixel_reasoner.verl_tools import CropImageTool, write_tool_config
+    from verl.tools.schemas import OpenAIFunctionToolSchema
+
+    cfg = yaml.safe_load(write_tool_config(tmp_path / "tools.yaml").read_text())
+    tool = CropImageTool(
+        cfg["tools"][0]["config"], OpenAIFunctionToolSchema.model_validate(cfg["tools"][0]["tool_schema"])
+    )
+    seen = types.SimpleNamespace(image_data=[Image.new("RGB", (300, 300)), Image.new("RGB", (120, 60))])
+
+    async def go():
+        out = []
+        for target, agent_data in ((2, seen), (3, seen), (1, None)):
+            iid, _ = await tool.create(create_kwargs={})
+            out.append(await tool.execute(iid, {"bbox_2d": [0.1, 0.1, 0.9, 0.9], "target_image": target},
+                                          agent_data=agent_data))  # fmt: skip
+            await tool.release(iid)
+        return out
+
+    (second, _, m2), (third, _, m3), (none, _, m0) = asyncio.run(go())
+    assert len(second.image) == 1 and m2["tool_failed"] == 0.0
+    assert second.image[0].size[0] > second.image[0].size[1]  # a crop of the 120 x 60 image, not the square
+    assert third.text.startswith("Execution error") and m3["tool_failed"] == 1.0  # there is no third image
+    assert (
+        none.text.startswith("Execution error") and not none.image
+    )  # no images anywhere: an error, no crash
 
 
 def test_row_roundtrip_keeps_pattern_answer():

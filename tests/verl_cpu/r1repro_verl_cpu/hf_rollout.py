@@ -14,6 +14,12 @@ pieces fill the gap, registered under the name "hf" (``actor_rollout_ref.rollout
 Lifecycle calls (wake up, sleep, caches, aborts, profiling) are no-ops: nothing is offloaded.
 ``sampling_params["stop"]`` (strings) is honoured, so step-wise agent loops can stop at a
 step boundary.
+
+A Qwen2(.5)-VL model folder is served with its image processor: a request's ``image_data``
+(every image of the conversation so far, as verl's tool agent loop sends them) becomes
+``pixel_values`` / ``image_grid_thw`` for both generation and the log-prob pass, with the
+multimodal rope driven by ``mm_token_type_ids``. The vision tokens are never sampled (a
+random tiny model would otherwise write an ``<|image_pad|>`` no image stands behind).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ def server_name(replica_rank: int) -> str:
 
 
 SCRIPT_ENV = "R1REPRO_VERL_CPU_SCRIPT"
+VL_MODEL_TYPES = ("qwen2_5_vl", "qwen2_vl")
 
 
 def scripted_turn(script: str, tokenizer, prompt_ids: list[int], stops: list[str]) -> list[int] | None:
@@ -45,7 +52,10 @@ def scripted_turn(script: str, tokenizer, prompt_ids: list[int], stops: list[str
 
     ``search_then_answer`` (multi-turn search tests; a random tiny model never writes a whole
     ``<search> ... </search>``): while the context holds no ``<information>``, search for the
-    question (the text after the last "Question:"); then answer ``unknown`` and end (EOS)."""
+    question (the text after the last "Question:"); then answer ``unknown`` and end (EOS).
+    ``crop_then_answer``: see `_crop_then_answer`."""
+    if script == "crop_then_answer":
+        return _crop_then_answer(tokenizer, prompt_ids)
     if script != "search_then_answer" or "</search>" not in stops:
         return None
     context = tokenizer.decode(prompt_ids, skip_special_tokens=True)
@@ -53,6 +63,25 @@ def scripted_turn(script: str, tokenizer, prompt_ids: list[int], stops: list[str
         return tokenizer.encode("<answer> unknown </answer>", add_special_tokens=False) + [tokenizer.eos_token_id]
     question = context.rsplit("Question:", 1)[-1].split("?")[0].strip() or "question"
     return tokenizer.encode(f"<search> {question} </search>", add_special_tokens=False)
+
+
+ANSWER_TOKENS = (6, 9, 12, 15)
+"""Answer budgets `crop_then_answer` cycles through (so sequences differ in length)."""
+CROP_CALL = '<tool_call>{"name":"crop_image_normalized","arguments":{"bbox_2d":[0.2,0.2,0.8,0.8]}}</tool_call>'
+"""The scripted crop call (Hermes format; compact: the tiny tokenizer spends a token on most characters)."""
+
+
+def _crop_then_answer(tokenizer, prompt_ids: list[int]) -> list[int] | None:
+    """``crop_then_answer`` (tool agent loop tests with images): until a tool turn is in the
+    context, call the crop tool on the image's centre; then sample the answer from the model
+    (None), so generation runs with the prompt image and the crop. The server samples that
+    answer with a budget that varies by request (`ANSWER_TOKENS`): verl 0.9.1 mis-indexes a
+    batch of Qwen2-VL rope position ids when every sequence has the same length
+    (``maybe_fix_3d_position_ids`` forces ragged dim 2 on a tensor nested along dim 1)."""
+    context = tokenizer.decode(prompt_ids, skip_special_tokens=False)
+    if "<|im_start|>tool" in context:
+        return None
+    return tokenizer.encode(CROP_CALL, add_special_tokens=False) + [tokenizer.eos_token_id]
 
 
 def _stop_criteria(tokenizer, stops: list[str], prompt_len: int):
@@ -80,18 +109,35 @@ class HFServer:
     """One replica's model: token-in, token-out generation on CPU (one request at a time)."""
 
     def __init__(self, config, model_config, replica_rank: int = 0):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
         path = _model_path(model_config)
         self.config = config
         self.replica_rank = replica_rank
         torch.manual_seed(int(getattr(config, "seed", 0) or 0) + replica_rank)
-        self.model = AutoModelForCausalLM.from_pretrained(
-            path, dtype=torch.float32, attn_implementation="eager"
-        )
+        hf_config = AutoConfig.from_pretrained(path)
+        self.image_processor = None
+        if hf_config.model_type in VL_MODEL_TYPES:
+            from transformers import AutoModelForImageTextToText
+
+            # the module's class: the top-level name is a torchvision placeholder without torchvision
+            from transformers.models.auto.image_processing_auto import AutoImageProcessor
+
+            loader = AutoModelForImageTextToText
+            # the folder's processor config, the one verl's processor reads: the same image token counts
+            self.image_processor = AutoImageProcessor.from_pretrained(path)
+            self.image_token_id = hf_config.image_token_id
+            self.video_token_id = hf_config.video_token_id
+            self.vision_ids = [hf_config.image_token_id, hf_config.video_token_id,
+                               hf_config.vision_start_token_id, hf_config.vision_end_token_id]  # fmt: skip
+        else:
+            loader = AutoModelForCausalLM
+        self.model = loader.from_pretrained(path, dtype=torch.float32, attn_implementation="eager")
         self.model.eval()
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.lock = asyncio.Lock()
+        self.requests = 0
+        self.most_images = 0  # logged when a request brings more images than any before (tests read it)
         self.weight_version = 0
         self.global_steps = 0
 
@@ -121,7 +167,25 @@ class HFServer:
         wanted = params.pop("max_tokens", params.pop("max_new_tokens", self.config.response_length))
         return max(1, min(int(wanted), self.config.response_length, budget))
 
-    def _generate(self, prompt_ids: list[int], params: dict[str, Any]) -> tuple[list[int], list[float], str]:
+    def _vision_inputs(self, ids: torch.Tensor, images: list | None) -> dict[str, torch.Tensor]:
+        """The model's vision inputs for ``ids`` (1 x L): pixels and grids of ``images`` and the
+        token types that place them; {} for a text model."""
+        if self.image_processor is None:
+            return {}
+        mm = (ids == self.image_token_id).long() + 2 * (ids == self.video_token_id).long()
+        out: dict[str, torch.Tensor] = {"mm_token_type_ids": mm}
+        if images:
+            pix = self.image_processor(images=list(images), return_tensors="pt")
+            merge = self.image_processor.merge_size**2
+            expected = int(pix["image_grid_thw"].prod(-1).sum()) // merge
+            if expected != int((ids == self.image_token_id).sum()):
+                raise ValueError(f"hf rollout: {len(images)} image(s) give {expected} image tokens, the prompt "
+                                 f"has {int((ids == self.image_token_id).sum())}")  # fmt: skip
+            out.update(pixel_values=pix["pixel_values"], image_grid_thw=pix["image_grid_thw"])
+        return out
+
+    def _generate(self, prompt_ids: list[int], params: dict[str, Any],
+                  images: list | None = None) -> tuple[list[int], list[float], str]:  # fmt: skip
         params = dict(params)
         max_new = self._max_tokens(len(prompt_ids), params)
         temperature = float(params.get("temperature", 1.0) or 0.0)
@@ -135,18 +199,29 @@ class HFServer:
                           top_k=top_k if top_k > 0 else 0)  # fmt: skip
         else:
             kwargs.update(do_sample=False)
+        vision = self._vision_inputs(ids, images)
+        if self.image_processor is not None:
+            kwargs["suppress_tokens"] = self.vision_ids
+            if len(images or ()) > self.most_images:
+                self.most_images = len(images)
+                print(f"[hf-rollout] generating with {self.most_images} image(s)", flush=True)
         if stops:
             from transformers import StoppingCriteriaList
 
             kwargs["stopping_criteria"] = StoppingCriteriaList(
                 [_stop_criteria(self.tokenizer, stops, len(prompt_ids))]
             )
-        scripted = scripted_turn(os.environ.get(SCRIPT_ENV, ""), self.tokenizer, prompt_ids, stops)
+        script = os.environ.get(SCRIPT_ENV, "")
+        scripted = scripted_turn(script, self.tokenizer, prompt_ids, stops)
+        self.requests += 1
+        if script == "crop_then_answer" and scripted is None:
+            max_new = min(max_new, ANSWER_TOKENS[self.requests % len(ANSWER_TOKENS)])
+            kwargs["max_new_tokens"] = max_new
         with torch.no_grad():
             if scripted is not None:  # a test double for the policy: its text, the model's log-probs
                 response = scripted[:max_new]
             else:
-                out = self.model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
+                out = self.model.generate(ids, attention_mask=torch.ones_like(ids), **vision, **kwargs)
                 response = out[0, len(prompt_ids) :].tolist()
             eos = self.tokenizer.eos_token_id
             if eos in response:
@@ -154,7 +229,8 @@ class HFServer:
             if not response:
                 return [], [], "completed"
             full = torch.tensor([prompt_ids + response], dtype=torch.long)
-            logits = self.model(full).logits[0, len(prompt_ids) - 1 : -1].float()
+            vision = self._vision_inputs(full, images)
+            logits = self.model(input_ids=full, **vision).logits[0, len(prompt_ids) - 1 : -1].float()
             logp = torch.log_softmax(logits, dim=-1).gather(-1, torch.tensor(response)[:, None])[:, 0]
         return response, logp.tolist(), "completed"
 
@@ -163,7 +239,8 @@ class HFServer:
         from verl.workers.rollout.replica import TokenOutput
 
         async with self.lock:
-            tokens, logps, reason = await asyncio.to_thread(self._generate, list(prompt_ids), sampling_params)
+            tokens, logps, reason = await asyncio.to_thread(self._generate, list(prompt_ids), sampling_params,
+                                                            image_data)  # fmt: skip
         return TokenOutput(token_ids=tokens, log_probs=logps, stop_reason=reason,
                            extra_fields={"global_steps": self.global_steps})  # fmt: skip
 

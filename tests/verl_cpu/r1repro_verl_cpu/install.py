@@ -112,6 +112,9 @@ def install() -> None:
     _unpinned_offload()
     _eager_value_model()
     from r1repro_verl_cpu.hf_rollout import register
+    from r1repro_verl_cpu.vl import register_video_stub
 
     register()
+    register_video_stub()  # Qwen2(.5)-VL processors without torchvision
     _INSTALLED = True
+
