@@ -18,7 +18,7 @@ Ours, on the `tinyv.multiform` task:
    validation), and fine-tune the policy's SFT checkpoint (our stand-in for an instruct
    model; the paper starts from Qwen2.5-1.5B-Instruct) to answer with the paper's prompt,
    loss on the answer only (as LLaMA-Factory's SFT does). The answer is TinyV-1.5B-Think's
-   shape, reasoning then "Answer: True/False"; the reasoning is ours (`grid_reasoning`).
+   shape, reasoning then "Answer: True/False"; the reasoning is ours (`column_reasoning`).
 4. **Calibrate** the verdict rule on the validation pairs (`choose_rule`: a bias on the
    verdict margin and a confidence gate on the reasoning) within a false-positive bar.
 5. **Report** held-out accuracy, false-negative recovery (recall on True) and true-negative
@@ -331,7 +331,7 @@ class Pair:
             self.question + question_suffix, self.ground_truth, self.answer, template
         )
 
-    def target(self, think: bool = False, reasoning: str = "grid") -> str:
+    def target(self, think: bool = False, reasoning: str = "columns") -> str:
         """``True``/``False``; in the think format, first the reasoning (`REASONING`), then
         ``Answer: True``/``False``."""
         verdict = TRUE if self.label else FALSE
@@ -348,9 +348,14 @@ GRID_WIDTH = 12
 def grid_row(kind: str, answer: str | None) -> str:
     """The canonical form (`forms.canonical`) one character per token: spaces dropped, ``-``
     as ``~`` (the tokenizer merges ``>-``), ``?`` for unreadable, ``.``-padded to `GRID_WIDTH`."""
+    return _cells(kind, answer).ljust(GRID_WIDTH, ".")
+
+
+def _cells(kind: str, answer: str | None) -> str:
+    """The canonical form as one-character cells (at most `GRID_WIDTH`), without padding."""
     c = forms.canonical(kind, answer)
     c = "?" if c == "unreadable" else c.replace(" ", "").replace("-", "~")
-    return c[:GRID_WIDTH].ljust(GRID_WIDTH, ".")
+    return c[:GRID_WIDTH]
 
 
 def grid_reasoning(kind: str, ground_truth: str, answer: str) -> str:
@@ -365,12 +370,29 @@ def grid_reasoning(kind: str, ground_truth: str, answer: str) -> str:
     return f"\n{g}\n{a}\n{marks}\n"
 
 
+COLUMN_SIGNS = str.maketrans({"<": "l", ">": "g"})
+"""The column reasoning writes ``<`` / ``>`` as ``l`` / ``g``: where truth and answer differ the two
+signs sit side by side, and the tokenizer merges ``><`` and ``>.`` into one token."""
+
+
+def column_reasoning(kind: str, ground_truth: str, answer: str) -> str:
+    """One line of three-character columns, one column per character of the longer canonical form:
+    the ground truth's character, the answer's (``.`` past its end), then ``=`` (same) or ``#``
+    (different). The two characters a mark compares are the two tokens right before it. (Version 4's
+    grid compared characters 13 tokens apart; on seed 0's pairs that look-back was its weak step: it
+    wrote both rows right on ~80% of the pairs and still marked them wrongly.)"""
+    g, a = (_cells(kind, x).translate(COLUMN_SIGNS) for x in (ground_truth, answer))
+    n = max(len(g), len(a))
+    cols = "".join(x + y + ("=" if x == y else "#") for x, y in zip(g.ljust(n, "."), a.ljust(n, ".")))
+    return f"\n{cols}\n"
+
+
 def forms_reasoning(kind: str, ground_truth: str, answer: str) -> str:
     """The earlier reasoning (tiny TinyV version 3): ``<truth's form> | <answer's form>. ``."""
     return f"{forms.canonical(kind, ground_truth)} | {forms.canonical(kind, answer)}. "
 
 
-REASONING = {"grid": grid_reasoning, "forms": forms_reasoning}
+REASONING = {"columns": column_reasoning, "grid": grid_reasoning, "forms": forms_reasoning}
 """The tiny TinyV's reasoning before ``Answer:`` (ours: TinyV-1.5B-Think writes free text)."""
 
 
@@ -499,15 +521,16 @@ class TinyVConfig:
     seed: int = 0
     question_suffix: str = ""  # must match the reward's question_suffix
     think: bool = True  # TinyV-1.5B-Think's format: reasoning, then "Answer: True/False"
-    verdict_tokens: int = 56  # decoding budget of the verifier's reply (the grid reasoning is 43 tokens)
+    verdict_tokens: int = 56  # decoding budget of the verifier's reply (reasoning <= 38 tokens + verdict)
     max_new_tokens: int = 32  # policy response length while mining
-    # the reasoning written before "Answer:" (`REASONING`): "grid" (version 4) or "forms" (version 3)
-    reasoning: str = "grid"
+    # the reasoning written before "Answer:" (`REASONING`): "columns" (version 5), "grid" (version 4) or
+    # "forms" (version 3)
+    reasoning: str = "columns"
     # the verdict rule may also require the reply's confidence (`Verdict`) above a validated gate
     confidence_gate: bool = True
     # 2: perturbed (damaged) answers in the training pairs; 3: calibrated verdict; 4: grid reasoning
-    # and the confidence gate
-    version: int = 4
+    # and the confidence gate; 5: column reasoning
+    version: int = 5
 
 
 def mine_policy_pairs(policy_path: str, rows, cfg: TinyVConfig, template) -> list[Pair]:

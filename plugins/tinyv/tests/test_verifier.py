@@ -80,7 +80,10 @@ def test_pairs_are_rule_negatives_labelled_on_the_shown_answer():
     assert reordered.target() == "True" and wrong.target() == "False"
     think = reordered.target(think=True)
     assert think.endswith("Answer: True") and templates.parse_verdict(think, think=True) == 1
-    assert think.split("\n")[1] == V.grid_row("roots", row.ground_truth)
+    truth_chars = V.grid_row("roots", row.ground_truth).rstrip(".")
+    assert think.split("\n")[1] == "".join(c + c + "=" for c in truth_chars)  # a reordering is canonical
+    grid = reordered.target(think=True, reasoning="grid")  # tiny TinyV version 4
+    assert grid.split("\n")[1] == V.grid_row("roots", row.ground_truth)
     old = reordered.target(think=True, reasoning="forms")  # tiny TinyV version 3
     assert old.split(" | ")[0] == forms.canonical("roots", row.ground_truth)
     assert old.endswith(". Answer: True")
@@ -91,6 +94,18 @@ def test_the_grid_reasoning_lines_up_each_column():
     assert grid == "\nx<~1........\nx>~1........\n=#==========\n"
     assert V.grid_reasoning("fraction", "\\frac{1}{2}", "0.5").split("\n")[3] == "=" * V.GRID_WIDTH
     assert V.grid_row("point", "no idea") == "?" + "." * (V.GRID_WIDTH - 1)
+
+
+def test_the_column_reasoning_puts_each_mark_right_after_the_two_characters_it_compares():
+    assert V.column_reasoning("interval", "(-\\infty, -1)", "x > -1") == "\nxx=lg#~~=11=\n"
+    assert V.column_reasoning("fraction", "\\frac{1}{2}", "0.5") == "\n11=//=22=\n"
+    assert V.column_reasoning("point", "(1, 2)", "no idea") == "\n(?#1.#,.#2.#).#\n"
+    assert V.TinyVConfig().reasoning == "columns" and V.TinyVConfig().version == 5
+    for kind, truth, answer in (("roots", "-1, 2", "2, -1"), ("poly", "x^2 + 2x", "2x + x^2")):
+        line = V.column_reasoning(kind, truth, answer).strip("\n")
+        marks = line[2::3]
+        assert len(line) % 3 == 0 and set(marks) <= {"=", "#"}
+        assert all((m == "=") == (line[i * 3] == line[i * 3 + 1]) for i, m in enumerate(marks))
 
 
 def test_every_canonical_form_fits_the_grid_one_token_per_character():
@@ -108,6 +123,22 @@ def test_every_canonical_form_fits_the_grid_one_token_per_character():
             row_ = V.grid_row(kind, forms.render(kind, forms.FORMS[kind][0].name, value))
             assert len(tok("\n" + row_, add_special_tokens=False)["input_ids"]) == 1 + V.GRID_WIDTH, row_
     assert widest <= V.GRID_WIDTH  # nothing is cut
+
+
+def test_every_column_line_is_one_token_per_character():
+    """Truth and answer side by side, in every form, wrong values and unreadable answers included:
+    no two neighbours merge into one token (``><`` and ``>.`` would: hence `COLUMN_SIGNS`)."""
+    from r1repro.models.tiny import load_tokenizer
+
+    tok = load_tokenizer(None)
+    rng = random.Random(1)
+    for row in MultiFormTask().generate(300, 11, "t"):
+        kind, truth = row.extra["kind"], row.extra["truth"]
+        shown = [forms.render(kind, f.name, truth) for f in forms.FORMS[kind]]
+        shown += [forms.render(kind, forms.FORMS[kind][0].name, forms.corrupt(kind, truth, rng)), "no idea"]
+        for answer in shown:
+            text = V.column_reasoning(kind, shown[0], answer)
+            assert len(tok(text, add_special_tokens=False)["input_ids"]) == len(text), text
 
 
 def test_generated_pairs_and_balance():
