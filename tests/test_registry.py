@@ -1,7 +1,6 @@
 """Plugin discovery and the registry: lookups, errors that name the plugin, isolation."""
 
 import sys
-import time
 import types
 
 import pytest

@@ -197,8 +197,15 @@ def swapped_call(row: Row) -> str:
 
 
 def sft_examples(rows: list[Row], template, tool_fraction: float = 0.5, self_correction: float = 0.2,
-                 seed: int = 0, tool_options: dict[str, Any] | None = None) -> list[tuple[list[dict], str, list[Any]]]:  # fmt: skip
-    """(messages, response, images) per policy turn of each row's warm-start trace."""
+                 seed: int = 0, tool_options: dict[str, Any] | None = None,
+                 crop_reading: float = 0.0) -> list[tuple[list[dict], str, list[Any]]]:  # fmt: skip
+    """(messages, response, images) per policy turn of each row's warm-start trace.
+
+    ``crop_reading``: the share of image rows that also give a *reading* example: the same
+    question with the correct crop as the only image, answered [ours]. It stands in for what
+    the paper's policy brings from pretraining (Qwen2.5-VL reads a zoomed region before any
+    SFT); a random-init tiny VLM must learn it, and learns it from crops alone in a few hundred
+    steps but from the crop as a conversation's second image far more slowly."""
     out = []
     for row in rows:
         messages = template.render(row)
@@ -211,6 +218,10 @@ def sft_examples(rows: list[Row], template, tool_fraction: float = 0.5, self_cor
             [] if kind == "direct" else ([swapped_call(row)] if kind == "fix" else []) + [correct_call(row)]
         )
         frames = list(row.videos[0]) if row.videos else None
+        if row.extra.get("modality") != "video" and _uniform(row, seed, "reading") < crop_reading:
+            crop = execute(correct_call(row), images, frames, tool_options).images
+            if len(crop) == 1:
+                out.append((messages, answer, crop))
         for call in calls:
             out.append((messages, call, list(images)))
             outcome = execute(call, images, frames, tool_options)
@@ -222,3 +233,8 @@ def sft_examples(rows: list[Row], template, tool_fraction: float = 0.5, self_cor
             images = images + outcome.images
         out.append((messages, answer, images))
     return out
+
+
+def _uniform(row: Row, seed: int, purpose: str) -> float:
+    """A uniform number fixed by the row id, the seed and what it decides."""
+    return random.Random(zlib.crc32(f"{row.id}:{seed}:{purpose}".encode())).random()

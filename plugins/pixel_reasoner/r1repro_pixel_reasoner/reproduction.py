@@ -33,36 +33,67 @@ def _plain(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
 
 
-def warm_start(run, seed: int) -> str:
-    """The seed's warm-started policy (SFT on generated tool traces), trained once and cached."""
+def warm_start_spec(run, seed: int) -> dict[str, Any]:
+    """Everything the seed's warm start depends on, as plain data (its cache key and its job)."""
     from omegaconf import OmegaConf
 
-    from r1repro.engine.vl import train_sft_vl
     from r1repro.models.tiny import resolve_model
     from r1repro.paths import cache_dir
-    from r1repro.registry import get_registry
 
     sft = OmegaConf.to_container(run.cfg.warm_start, resolve=True)
+    sft.pop("workers", None)  # how many run at once changes no number (one thread each)
     eng = run.engine_config(run.arms[0], seed)
     sft_seed = run.component_seed(seed, "warm_start")
     base = resolve_model(eng.model.path, seed=int(eng.model.init_seed))
     env_opts = {k: v for k, v in _plain(eng.rollout.environment).items() if k != "name"}
     key = hashlib.sha256(json.dumps([Path(base).name, sft, sft_seed, _plain(eng.data.dataset),
                                      eng.data.template, env_opts, 1], sort_keys=True, default=str).encode()).hexdigest()[:16]  # fmt: skip
-    out = cache_dir() / "models" / f"pixel-reasoner-sft-{key}"
-    if (out / "config.json").is_file():
-        return str(out)
+    return {"base": str(base), "sft": sft, "seed": sft_seed, "dataset": _plain(eng.data.dataset),
+            "template": eng.data.template, "env": env_opts, "quiet": True,
+            "out": str(cache_dir() / "models" / f"pixel-reasoner-sft-{key}")}  # fmt: skip
+
+
+def train_warm_start(spec: dict[str, Any]) -> str:
+    """SFT of the tiny VLM on generated tool traces (the paper's stage 1), trained once and cached.
+    A module-level function of plain data, so seeds' warm starts can run in worker processes."""
+    from r1repro.engine.vl import train_sft_vl
+    from r1repro.registry import get_registry
     from r1repro_pixel_reasoner.data import sft_examples
 
+    out, sft = Path(spec["out"]), spec["sft"]
+    if (out / "config.json").is_file():
+        return str(out)
     reg = get_registry()
-    rows = reg.build("dataset", eng.data.dataset).load("sft", limit=int(sft["examples"]), seed=sft_seed)
-    tool_opts = {k: v for k, v in env_opts.items() if k not in ("max_tool_calls", "max_images", "enabled")}
-    examples = sft_examples(rows, reg.build("template", eng.data.template), float(sft["tool_fraction"]),
-                            float(sft["self_correction"]), sft_seed, tool_opts)  # fmt: skip
-    run.log(f"seed {seed}: warm start on {len(examples)} turns of {len(rows)} traces")
-    train_sft_vl(base, examples, out, steps=int(sft["steps"]), batch_size=int(sft["batch_size"]), lr=float(sft["lr"]),
-                 warmup_steps=int(sft.get("warmup_steps", 20)), seed=sft_seed, quiet=run.quiet)  # fmt: skip
+    rows = reg.build("dataset", spec["dataset"]).load("sft", limit=int(sft["examples"]), seed=spec["seed"])
+    tool_opts = {k: v for k, v in spec["env"].items() if k not in ("max_tool_calls", "max_images", "enabled")}
+    examples = sft_examples(rows, reg.build("template", spec["template"]), float(sft["tool_fraction"]),
+                            float(sft["self_correction"]), spec["seed"], tool_opts,
+                            crop_reading=float(sft.get("crop_reading", 0.0)))  # fmt: skip
+    train_sft_vl(spec["base"], examples, out, steps=int(sft["steps"]), batch_size=int(sft["batch_size"]),
+                 lr=float(sft["lr"]), warmup_steps=int(sft.get("warmup_steps", 20)), seed=spec["seed"],
+                 quiet=spec["quiet"])  # fmt: skip
     return str(out)
+
+
+def warm_start(run, seed: int) -> str:
+    """The seed's warm-started policy, in this process."""
+    spec = warm_start_spec(run, seed)
+    spec["quiet"] = run.quiet
+    return train_warm_start(spec)
+
+
+def warm_starts(run) -> dict[int, str]:
+    """Every seed's warm start; the ones not cached train side by side (``warm_start.workers``,
+    default one per core), each on one thread, so the numbers do not depend on how many ran."""
+    from r1repro.repro.jobs import Job, run_graph
+
+    specs = {seed: warm_start_spec(run, seed) for seed in run.seeds}
+    todo = [seed for seed, spec in specs.items() if not (Path(spec["out"]) / "config.json").is_file()]
+    for seed in todo:
+        run.log(f"seed {seed}: warm start ({specs[seed]['sft']['steps']} steps) -> {Path(specs[seed]['out']).name}")
+    done = run_graph([Job(seed, train_warm_start, (specs[seed],)) for seed in todo],
+                     workers=int(run.cfg.warm_start.get("workers", 0) or 0), desc="warm starts", log=run.log)  # fmt: skip
+    return {seed: done.get(seed, spec["out"]) for seed, spec in specs.items()}
 
 
 def evaluate_policy(run, arm: str, seed: int, model_path: str) -> dict[str, dict[str, float]]:
@@ -100,7 +131,7 @@ class PixelReasonerReproduction(Reproduction):
 
     def run(self, run) -> None:
         with run.phase("sft_s"):  # this plugin's own VLM warm start, one per seed
-            starts = {seed: warm_start(run, seed) for seed in run.seeds}
+            starts = warm_starts(run)
         extra: dict[Any, dict[str, Any]] = {
             (a, s): {"model": {"path": starts[s], "sft": {"enabled": False}}}
             for a in run.arms

@@ -158,6 +158,20 @@ def test_sft_traces_include_tool_and_self_correction_turns():
         assert sum(m["content"].count("<image>") for m in messages) == len(images)
 
 
+def test_crop_reading_examples_show_the_crop_alone():
+    rows = ZoomTask(size=448, tile=56).generate(20, 0, "sft")
+    opts = {"crop_min_pixels": 3136, "crop_max_pixels": 65536}
+    plain = sft_examples(rows, CPUTemplate(), 0.5, 0.2, 0, opts)
+    both = sft_examples(rows, CPUTemplate(), 0.5, 0.2, 0, opts, crop_reading=1.0)
+    reading = [e for e in both if len(e[2]) == 1 and e[2][0].size != rows[0].images[0].size]
+    assert len(both) == len(plain) + len(rows) and len(reading) == len(rows)
+    for (messages, response, images), row in zip(reading, rows):
+        assert messages == CPUTemplate().render(row) and response == f"\\boxed{{{row.ground_truth}}}"
+        assert max(images[0].size) < max(row.images[0].size)  # the zoomed region, not the canvas
+    some = sft_examples(rows, CPUTemplate(), 0.5, 0.2, 0, opts, crop_reading=0.5)
+    assert len(plain) < len(some) < len(both)
+
+
 # ------------------------------------------------------------------------------------ reward
 def _sample(gid: str, answer: str, ops: list[bool], gt: str = "checker") -> Sample:
     return Sample(response=f"\\boxed{{{answer}}}", ground_truth=gt, group_id=gid,
@@ -302,3 +316,41 @@ def test_row_roundtrip_keeps_pattern_answer():
         msgs[-1]["content"].startswith("<image>")
         and CPUTemplate().parse("\\boxed{checker}").answer == "checker"
     )
+
+
+# ------------------------------------------------------------------------------ warm starts
+def test_warm_starts_side_by_side_equal_one_at_a_time(tmp_path):
+    """Seeds' warm starts run in worker processes on one thread each: the weights are the ones
+    the same specs give when trained one after another in this process."""
+    import torch
+    from r1repro_pixel_reasoner.reproduction import train_warm_start
+
+    from r1repro.models.tiny import resolve_model
+    from r1repro.repro.jobs import Job, run_graph
+
+    base = resolve_model("tiny-vl:nano", seed=0)
+    sft = {"examples": 6, "steps": 2, "batch_size": 2, "lr": 0.003, "warmup_steps": 1, "tool_fraction": 0.5,
+           "self_correction": 0.5}  # fmt: skip
+    env = {"crop_min_pixels": 3136, "crop_max_pixels": 65536}
+
+    def spec(seed: int, where: str) -> dict:
+        return {"base": str(base), "sft": sft, "seed": seed, "dataset": "pixel_reasoner.zoom",
+                "template": "pixel_reasoner.cpu", "env": env, "quiet": True,
+                "out": str(tmp_path / where / f"seed{seed}")}  # fmt: skip
+
+    side = run_graph([Job(s, train_warm_start, (spec(s, "side"),)) for s in (0, 1)], workers=2, log=lambda m: None)
+    alone = run_graph([Job(s, train_warm_start, (spec(s, "alone"),)) for s in (0, 1)], workers=1, log=lambda m: None)
+
+    def weights(path: str) -> dict:
+        from pathlib import Path
+
+        from safetensors.torch import load_file
+
+        return load_file(str(next(Path(path).glob("*.safetensors"))))
+
+    for s in (0, 1):
+        a, b = weights(side[s]), weights(alone[s])
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    w0, w1 = weights(side[0]), weights(side[1])
+    assert any(not torch.equal(w0[k], w1[k]) for k in w0)  # the seed changes the data and order
+    assert train_warm_start(spec(0, "side")) == side[0]  # cached: no second training
