@@ -99,10 +99,12 @@ def materialize_tiny(name: str, seed: int = 0) -> Path:
 
 def save_model_dir(model, tok, out: Path) -> Path:
     """Write a model and its tokenizer to the cache folder ``out`` all at once (a ``.tmp``
-    sibling renamed into place), so a killed run never leaves a half-written model behind."""
+    sibling renamed into place), so a killed run never leaves a half-written model behind; the
+    sibling is per process, so two workers that train the same warm start never share one."""
+    import os
     import shutil
 
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(str(tmp))
     tok.save_pretrained(str(tmp))

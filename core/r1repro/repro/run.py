@@ -347,14 +347,32 @@ def _train_job(cfg_container: dict, threads: int, env: dict[str, str]) -> list[d
     return read_metrics(cfg.trainer.out_dir)
 
 
-def _prepare_shared(cfgs: list[Any], registry) -> float:
+def _vl_warm_start_job(cfg_container: dict) -> str:
+    """One VLM's SFT warm start in a worker process (module level: picklable)."""
+    from omegaconf import OmegaConf
+
+    from r1repro.engine.config import EngineConfig
+    from r1repro.models.sft import warm_start
+    from r1repro.registry import get_registry
+
+    cfg = OmegaConf.merge(OmegaConf.structured(EngineConfig), OmegaConf.create(cfg_container))
+    return warm_start(cfg.model, cfg.model.sft, cfg.data, get_registry(), quiet=True)
+
+
+def _prepare_shared(cfgs: list[Any], registry, log=print) -> float:
     """Materialise tiny models and SFT warm starts before workers race for them: one per distinct
-    (model, init seed, SFT config incl. its seed, data), i.e. one warm start per seed. Returns
-    the seconds spent in warm starts (about 0 when they were all cached)."""
+    (model, init seed, SFT config incl. its seed, data), i.e. one warm start per seed. A VLM's warm
+    start trains on one thread (`VL_SFT_THREADS`), so several run side by side, one per core, with
+    the weights they get one at a time; a text warm start keeps its pinned thread count and runs
+    alone. Returns the seconds spent in warm starts (about 0 when they were all cached)."""
+    from omegaconf import OmegaConf
+
     from r1repro.models.sft import warm_start
     from r1repro.models.tiny import resolve_model
+    from r1repro.models.tiny_vl import is_vl_model
+    from r1repro.repro.jobs import Job, run_graph
 
-    seen, sft_s = set(), 0.0
+    seen, sft_s, vl_jobs = set(), 0.0, []
     for cfg in cfgs:
         key = json.dumps(
             [str(cfg.model.path), cfg.model.init_seed, str(cfg.model.sft), str(cfg.data)], default=str
@@ -362,11 +380,20 @@ def _prepare_shared(cfgs: list[Any], registry) -> float:
         if key in seen:
             continue
         seen.add(key)
-        resolve_model(cfg.model.path, seed=cfg.model.init_seed)
-        if cfg.model.sft.enabled:
-            t0 = time.perf_counter()
-            warm_start(cfg.model, cfg.model.sft, cfg.data, registry)
-            sft_s += time.perf_counter() - t0
+        base = resolve_model(cfg.model.path, seed=cfg.model.init_seed)
+        if not cfg.model.sft.enabled:
+            continue
+        if is_vl_model(base):
+            vl_jobs.append(Job(len(vl_jobs), _vl_warm_start_job, (OmegaConf.to_container(cfg, resolve=True),)))
+            continue
+        t0 = time.perf_counter()
+        warm_start(cfg.model, cfg.model.sft, cfg.data, registry)
+        sft_s += time.perf_counter() - t0
+    if vl_jobs:
+        log(f"{len(vl_jobs)} VLM warm start(s), cached or trained side by side on one thread each")
+        t0 = time.perf_counter()
+        run_graph(vl_jobs, workers=0 if len(vl_jobs) > 1 else 1, desc="VL warm starts", log=lambda m: None)
+        sft_s += time.perf_counter() - t0
     return sft_s
 
 
@@ -386,7 +413,7 @@ def run_jobs(
 
     registry = registry or get_registry()
     timing = timing if timing is not None else {}
-    timing["sft_s"] = timing.get("sft_s", 0.0) + _prepare_shared([c for _, _, c in jobs], registry)
+    timing["sft_s"] = timing.get("sft_s", 0.0) + _prepare_shared([c for _, _, c in jobs], registry, log)
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
     containers = [OmegaConf.to_container(c, resolve=True) for _, _, c in jobs]
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}

@@ -200,6 +200,27 @@ def test_generated_task_options_choose_target_kinds_and_icon_sizes():
         GuiGrounding(icon_size=[30, 10])
 
 
+def test_position_tint_colours_the_background_by_place_and_keeps_the_rows():
+    import numpy as np
+    from r1repro_gui_g1.data import BACKGROUND, TINT_LEVELS, GuiGrounding
+
+    plain = GuiGrounding().load("train", limit=5)
+    tinted = GuiGrounding(position_tint=1.0).load("train", limit=5)
+    for p, t in zip(plain, tinted):  # same screenshots, targets and instructions; only the background moves
+        assert (p.problem, p.ground_truth) == (t.problem, t.ground_truth)
+        w, h = t.images[0].size
+        assert p.images[0].getpixel((w - 1, h - 1)) == BACKGROUND
+        r, g, b = t.images[0].getpixel((w - 1, h - 1))  # bottom-right corner: the most red and green gone
+        assert (BACKGROUND[0] - r, BACKGROUND[1] - g, b) == (round(TINT_LEVELS * (w - 1) / w),
+                                                           round(TINT_LEVELS * (h - 1) / h), BACKGROUND[2])  # fmt: skip
+        a, b = np.asarray(p.images[0]), np.asarray(t.images[0])
+        drawn = (a != np.array(BACKGROUND, dtype=a.dtype)).any(axis=-1)
+        same = (a[drawn] == b[drawn]).all(axis=-1).mean()
+        assert drawn.any() and same > 0.9  # elements drawn as before (antialiased text edges blend in the tint)
+    with pytest.raises(ValueError, match="position_tint"):
+        GuiGrounding(position_tint=2.0)
+
+
 def test_grounding_metrics_split_targets_at_the_median_size():
     from r1repro_gui_g1.reproduction import grounding_metrics
 

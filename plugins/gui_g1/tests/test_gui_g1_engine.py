@@ -3,6 +3,8 @@ estimator and loss (the difficulty weight reaches the estimator through side inf
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -41,3 +43,40 @@ def test_two_grpo_steps_with_gui_g1_objective(tmp_path, monkeypatch):
         r is not None and len(r) == 8 and all(1.0 <= float(x) <= 2.0 for x in r) for r in seen
     )
     assert "eval/box_ratio" in out["final_eval"] or "eval/hit" in out["final_eval"]
+
+
+def test_seeds_vlm_warm_starts_train_side_by_side_with_the_weights_of_one_at_a_time(tmp_path, monkeypatch):
+    """The runner trains a reproduction's VLM warm starts (one per seed) in worker processes, one
+    thread each: the same weights as training them one after another in this process."""
+    import torch
+    from safetensors.torch import load_file
+
+    from r1repro.engine.config import make_config
+    from r1repro.models.sft import warm_start
+    from r1repro.models.tiny import resolve_model
+    from r1repro.registry import get_registry
+    from r1repro.repro.run import _prepare_shared
+
+    def cfg(seed: int):
+        return make_config({
+            "model": {"path": "tiny-vl:nano", "init_seed": seed,
+                      "sft": {"enabled": True, "steps": 2, "examples": 6, "batch_size": 2, "seed": seed}},
+            "data": {"dataset": "gui_g1.synthetic", "template": "gui_g1.fast", "max_prompt_length": 256},
+        })  # fmt: skip
+
+    def weights(path: str) -> dict:
+        return load_file(str(next(Path(path).glob("*.safetensors"))))
+
+    monkeypatch.setenv("R1REPRO_CACHE", str(tmp_path / "side"))
+    _prepare_shared([cfg(0), cfg(1), cfg(0)], get_registry(), log=lambda m: None)
+    side = {s: warm_start(cfg(s).model, cfg(s).model.sft, cfg(s).data, get_registry()) for s in (0, 1)}
+    monkeypatch.setenv("R1REPRO_CACHE", str(tmp_path / "alone"))
+    alone = {}
+    for s in (0, 1):
+        resolve_model("tiny-vl:nano", seed=s)
+        alone[s] = warm_start(cfg(s).model, cfg(s).model.sft, cfg(s).data, get_registry(), quiet=True)
+    for s in (0, 1):
+        assert side[s].startswith(str(tmp_path / "side")) and alone[s].startswith(str(tmp_path / "alone"))
+        a, b = weights(side[s]), weights(alone[s])
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(v, weights(side[1])[k]) for k, v in weights(side[0]).items())
