@@ -98,9 +98,14 @@ def test_claims_file_is_validated(tmp_path):
 
 @pytest.mark.slow
 def test_toy_reproduction_writes_report_plots_and_verdicts(tmp_path, monkeypatch):
+    import r1repro.repro.run as run_mod
     from r1repro.repro.run import run_reproduction
 
     monkeypatch.setenv("R1REPRO_RUNS", str(tmp_path))
+    commits = iter(["c0ffee1", "beef002", "beef003"])  # HEAD moves while the run trains
+    real_facts = run_mod.environment_facts
+    monkeypatch.setattr(run_mod, "environment_facts", lambda: {**real_facts(), "git_commit": next(commits),
+                                                               "git_dirty": False})  # fmt: skip
     summary = run_reproduction("toy", "cpu", ["engine.trainer.total_steps=4", "workers=2"], quiet=True)
     out = tmp_path / "toy"
     report = (out / "latest" / "report.md").read_text()
@@ -123,5 +128,6 @@ def test_toy_reproduction_writes_report_plots_and_verdicts(tmp_path, monkeypatch
         and "pre-registration" in report
         and "evaluation: toy.add / test" in report
     )
+    assert "commit c0ffee1" in report and res["environment"]["git_commit"] == "c0ffee1"  # the code it started from
     # the wall time is recorded and reported (its speed is the benchmarks' business, not a test's)
     assert summary["wall_time_s"] > 0 and "wall time:" in report

@@ -95,7 +95,7 @@ def write_report(run, judgements, wall_time_s: float) -> Path:
 
     repro, meta = run.reproduction, run.meta
     title = meta.get("title") or getattr(repro, "title", "") or run.name
-    env = environment_facts()
+    env = getattr(run, "environment", None) or environment_facts()
     lines = [f"# Reproduction: {title}", ""]
     paper = meta.get("paper") or getattr(repro, "arxiv", "")
     if paper:
@@ -107,7 +107,8 @@ def write_report(run, judgements, wall_time_s: float) -> Path:
         f"- wall time: {wall_time_s / 60:.1f} min on {env.get('cpus')} CPU cores"
         + (" + CUDA" if env.get("cuda") else "")
         + f"; r1repro {env.get('r1repro', '?')}, verl {env.get('verl', '?')}, torch {env.get('torch', '?')}"
-        + (f", commit {env['git_commit']}" if env.get("git_commit") else ""),
+        + (f", commit {env['git_commit']}" if env.get("git_commit") else "")
+        + (" (with uncommitted changes)" if env.get("git_dirty") else ""),
         timing_line(getattr(run, "timing", {}), wall_time_s),
         f"- date: {time.strftime('%Y-%m-%d %H:%M')}",
         f"- pre-registration: sha256 of claims.yaml `{(run.hashes.get('claims_sha256') or '—')[:16]}`, "

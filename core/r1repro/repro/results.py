@@ -43,7 +43,8 @@ class Report:
 
     @property
     def commit(self) -> str:
-        return str((self.data.get("environment") or {}).get("git_commit") or "?")
+        env = self.data.get("environment") or {}
+        return str(env.get("git_commit") or "?") + ("-dirty" if env.get("git_dirty") else "")
 
     @property
     def seeds(self) -> str:

@@ -78,6 +78,8 @@ class ReproRun:
     notes: list[str] = field(default_factory=list)
     quiet: bool = False
     hashes: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    """Machine and code facts taken when the run starts (its commit is the code it ran)."""
     protocols: dict[str, str] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     """Where the run's time went (`PHASES`), summed over every `train_arms` call."""
@@ -538,6 +540,7 @@ def run_reproduction(
     )
     run.hashes = {"claims_sha256": sha256_file(claims_path) if claims_path.exists() else None,
                   "config_sha256": hashlib.sha256(OmegaConf.to_yaml(cfg).encode()).hexdigest()}  # fmt: skip
+    run.environment = environment_facts()  # the code the run starts from, not the HEAD at its end
     repro.run(run)
     judgements = judge_all(run, claims, earlier_judgements(out.parent, exclude=out))
     wall = time.time() - t0
@@ -573,7 +576,7 @@ def run_reproduction(
 def results_payload(run: ReproRun, judgements: list[Judgement], summary: dict[str, Any]) -> dict[str, Any]:
     return {
         **summary,
-        "environment": environment_facts(),
+        "environment": getattr(run, "environment", None) or environment_facts(),
         "measurements": {m: {a: dict(s) for a, s in arms.items()} for m, arms in run.measurements.items()},
         "items": {
             m: {a: {s: v for s, v in by.items()} for a, by in arms.items()} for m, arms in run.items.items()
@@ -682,6 +685,9 @@ def environment_facts() -> dict[str, Any]:
         try:
             facts["git_commit"] = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
                                                  capture_output=True, text=True, timeout=5).stdout.strip()  # fmt: skip
+            changed = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                     capture_output=True, text=True, timeout=5).stdout.strip()  # fmt: skip
+            facts["git_dirty"] = bool(changed)  # tracked files edited but not committed
         except Exception:  # noqa: BLE001
             pass
     return facts
