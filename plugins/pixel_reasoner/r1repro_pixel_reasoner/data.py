@@ -177,7 +177,7 @@ class FramesTask(GeneratedDataset):
 # -------------------------------------------------------------------------------- warm start
 def trace_kind(row: Row, seed: int, tool_fraction: float, self_correction: float) -> str:
     """'direct', 'tool' or 'fix' for a row (deterministic in the row id and seed)."""
-    u = random.Random(zlib.crc32(f"{row.id}:{seed}".encode())).random()
+    u = _uniform(row, seed)
     if u < tool_fraction * self_correction:
         return "fix"
     return "tool" if u < tool_fraction else "direct"
@@ -235,6 +235,6 @@ def sft_examples(rows: list[Row], template, tool_fraction: float = 0.5, self_cor
     return out
 
 
-def _uniform(row: Row, seed: int, purpose: str) -> float:
-    """A uniform number fixed by the row id, the seed and what it decides."""
-    return random.Random(zlib.crc32(f"{row.id}:{seed}:{purpose}".encode())).random()
+def _uniform(row: Row, seed: int, purpose: str = "") -> float:
+    """A uniform number fixed by the row id, the seed and what it decides (none: the trace kind)."""
+    return random.Random(zlib.crc32(f"{row.id}:{seed}{':' + purpose if purpose else ''}".encode())).random()

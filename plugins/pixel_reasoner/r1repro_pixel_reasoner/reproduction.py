@@ -75,13 +75,6 @@ def train_warm_start(spec: dict[str, Any]) -> str:
     return str(out)
 
 
-def warm_start(run, seed: int) -> str:
-    """The seed's warm-started policy, in this process."""
-    spec = warm_start_spec(run, seed)
-    spec["quiet"] = run.quiet
-    return train_warm_start(spec)
-
-
 def warm_starts(run) -> dict[int, str]:
     """Every seed's warm start; the ones not cached train side by side (``warm_start.workers``,
     default one per core), each on one thread, so the numbers do not depend on how many ran."""
