@@ -15,6 +15,8 @@ the two later edits that change verdicts (see ``_released_grader``).
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import json
 import math
 import os
@@ -599,23 +601,48 @@ ADVERSARIAL_TRUTHS = ["5", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "2\\pi", 
 
 
 @pytest.fixture(scope="module")
-def warm_sympy() -> None:
+def warm_sympy():
     # The first sympy-backed call imports sympy (~0.5 s); keep that out of the timings.
     assert pm.is_equivalent("0.33333", "1/3") is True
+    gc.freeze()  # objects alive now are left out of every later collection (see _cpu_seconds)
+    yield
+    gc.unfreeze()
+
+
+def _cpu_seconds(call) -> tuple[object, float]:
+    """CPU seconds of one call with the cyclic garbage collector paused (as ``timeit`` does).
+
+    In a full test session the heap holds models and datasets from other tests, and a
+    generation-2 collection that falls inside the call costs more than the grader's own work (a
+    CI run measured 1.36 s for a call that takes 0.04 s alone). `warm_sympy` freezes the heap the
+    module starts with, so collections between calls stay cheap too.
+    """
+    gc.disable()
+    try:
+        start = time.process_time()
+        result = call()
+        return result, time.process_time() - start
+    finally:
+        gc.enable()
+
+
+# A bound on work, not a speed claim (speed lives in tests/benchmarks): every call here takes
+# well under 0.1 s on a quiet machine; the bound is a fifth of the grader's default 10 s budget,
+# so what it catches is an input that makes the grader run until its budget stops it.
+ADVERSARIAL_CPU_BOUND_S = pm.DEFAULT_TIME_BUDGET_S / 5
 
 
 @pytest.mark.parametrize("index", range(len(ADVERSARIAL)))
 def test_adversarial_inputs_are_cheap(index: int, warm_sympy) -> None:
-    # CPU time, not wall time: the bound is about the grader's work, not about a busy machine.
     response = ADVERSARIAL[index]
     for truth in ADVERSARIAL_TRUTHS + [response[:100_000]]:
         for variant in ("prime", "verl"):
-            start = time.process_time()
-            result = pm.compute_score(response, truth, variant=variant)
-            elapsed = time.process_time() - start
+            result, elapsed = _cpu_seconds(
+                functools.partial(pm.compute_score, response, truth, variant=variant)
+            )
             assert isinstance(result, tuple) and len(result) == 3
             assert isinstance(result[0], bool) and isinstance(result[1], bool)
-            assert elapsed < 1.0, (index, truth[:40], variant, elapsed)
+            assert elapsed < ADVERSARIAL_CPU_BOUND_S, (index, truth[:40], variant, elapsed)
     inner = pm.last_boxed(response) or response[:5000]
     for call in (
         lambda: pm.extract_answer(response),
@@ -625,9 +652,7 @@ def test_adversarial_inputs_are_cheap(index: int, warm_sympy) -> None:
         lambda: pm.math_equal(inner, "2\\pi", pi=3.14),
         lambda: pm.is_equivalent(inner, inner + " "),
     ):
-        start = time.process_time()
-        call()
-        assert time.process_time() - start < 1.0
+        assert _cpu_seconds(call)[1] < ADVERSARIAL_CPU_BOUND_S
 
 
 def test_adversarial_code_is_not_executed(tmp_path, monkeypatch) -> None:
