@@ -164,6 +164,47 @@ def test_mm_token_type_ids_are_required_with_image_grid():
     assert int(kw["position_ids"][:, 0, -1].max()) < len(ids) - 1  # image tokens compress positions
 
 
+def test_vl_sft_micro_batches_give_the_one_forward_gradient():
+    """`sft_step_vl` with a token budget (micro-batches of similar length, each dividing its
+    summed loss by the whole batch's token count) gives the gradient and loss of one padded
+    forward with HF's mean loss; a budget that splits the batch is what is checked."""
+    from r1repro.engine.vl import encode_prompt, processor_of, sft_step_vl
+    from r1repro.models.tiny import load_policy
+
+    model, tok = load_policy("tiny-vl:nano")
+    proc = processor_of(model)
+    batch = []
+    for i, (color, size) in enumerate(
+        [("red", (60, 44)), ("blue", (300, 220)), ("red", (120, 90)), ("blue", (60, 44))]
+    ):
+        ids, pi = encode_prompt(
+            tok, proc, [{"role": "user", "content": "Colour?" + " please" * i}], [square(color, size)]
+        )
+        batch.append(
+            (
+                ids,
+                tok(f"{color} square" * (i + 1), add_special_tokens=False)["input_ids"] + [tok.eos_token_id],
+                pi,
+            )
+        )
+    lengths = sorted(len(p) + len(r) for p, r, _ in batch)
+    from r1repro.models.sft import micro_batches
+
+    assert len(micro_batches(lengths, 2 * lengths[-1])) >= 2  # the budget below splits the batch
+
+    def grads(budget):
+        model.zero_grad(set_to_none=True)
+        loss = sft_step_vl(model, batch, tok.pad_token_id, budget)
+        return loss, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    loss_one, one = grads(None)
+    loss_micro, micro = grads(2 * lengths[-1])
+    assert loss_micro == pytest.approx(loss_one, rel=1e-5)
+    assert one.keys() == micro.keys() and any(".visual." in name for name in one)
+    for name in one:
+        torch.testing.assert_close(micro[name], one[name], rtol=1e-4, atol=1e-6)
+
+
 # ------------------------------------------------------------------------------- local engine
 @pytest.mark.slow
 def test_local_engine_grpo_and_sft_on_a_tiny_vlm(tmp_path):

@@ -71,7 +71,7 @@ def train_warm_start(spec: dict[str, Any]) -> str:
                             crop_reading=float(sft.get("crop_reading", 0.0)))  # fmt: skip
     train_sft_vl(spec["base"], examples, out, steps=int(sft["steps"]), batch_size=int(sft["batch_size"]),
                  lr=float(sft["lr"]), warmup_steps=int(sft.get("warmup_steps", 20)), seed=spec["seed"],
-                 quiet=spec["quiet"])  # fmt: skip
+                 quiet=spec["quiet"], token_budget=sft.get("token_budget"))  # fmt: skip
     return str(out)
 
 
