@@ -83,7 +83,13 @@ def warm_starts(run) -> dict[int, str]:
     specs = {seed: warm_start_spec(run, seed) for seed in run.seeds}
     todo = [seed for seed, spec in specs.items() if not (Path(spec["out"]) / "config.json").is_file()]
     for seed in todo:
-        run.log(f"seed {seed}: warm start ({specs[seed]['sft']['steps']} steps) -> {Path(specs[seed]['out']).name}")
+        run.log(
+            f"seed {seed}: warm start ({specs[seed]['sft']['steps']} steps) -> {Path(specs[seed]['out']).name}"
+        )
+    cached = [seed for seed in specs if seed not in todo]
+    if cached:  # the report's wall time then covers only part of the pipeline: say so
+        run.note(f"The warm starts of seeds {cached} came from the cache (trained earlier with the same settings); "
+                 f"this run trained {todo or 'none'}, so its wall time is less than a run from an empty cache.")  # fmt: skip
     done = run_graph([Job(seed, train_warm_start, (specs[seed],)) for seed in todo],
                      workers=int(run.cfg.warm_start.get("workers", 0) or 0), desc="warm starts", log=run.log)  # fmt: skip
     return {seed: done.get(seed, spec["out"]) for seed, spec in specs.items()}

@@ -338,8 +338,12 @@ def test_warm_starts_side_by_side_equal_one_at_a_time(tmp_path):
                 "template": "pixel_reasoner.cpu", "env": env, "quiet": True,
                 "out": str(tmp_path / where / f"seed{seed}")}  # fmt: skip
 
-    side = run_graph([Job(s, train_warm_start, (spec(s, "side"),)) for s in (0, 1)], workers=2, log=lambda m: None)
-    alone = run_graph([Job(s, train_warm_start, (spec(s, "alone"),)) for s in (0, 1)], workers=1, log=lambda m: None)
+    side = run_graph(
+        [Job(s, train_warm_start, (spec(s, "side"),)) for s in (0, 1)], workers=2, log=lambda m: None
+    )
+    alone = run_graph(
+        [Job(s, train_warm_start, (spec(s, "alone"),)) for s in (0, 1)], workers=1, log=lambda m: None
+    )
 
     def weights(path: str) -> dict:
         from pathlib import Path
@@ -354,3 +358,32 @@ def test_warm_starts_side_by_side_equal_one_at_a_time(tmp_path):
     w0, w1 = weights(side[0]), weights(side[1])
     assert any(not torch.equal(w0[k], w1[k]) for k in w0)  # the seed changes the data and order
     assert train_warm_start(spec(0, "side")) == side[0]  # cached: no second training
+
+
+def test_warm_starts_from_the_cache_are_named_in_the_report(tmp_path, monkeypatch):
+    """A run that reuses cached warm starts says which seeds it did not train (its wall time
+    covers only part of the pipeline); one that trains every seed adds no note."""
+    import types
+
+    from omegaconf import OmegaConf
+    from r1repro_pixel_reasoner import reproduction as rep
+
+    (tmp_path / "seed0").mkdir()
+    (tmp_path / "seed0" / "config.json").write_text("{}")
+    trained = []
+    monkeypatch.setattr(
+        rep, "warm_start_spec", lambda run, seed: {"sft": {"steps": 1}, "out": str(tmp_path / f"seed{seed}")}
+    )
+    monkeypatch.setattr(rep, "train_warm_start", lambda spec: trained.append(spec["out"]) or spec["out"])
+
+    def run_with(seeds):
+        notes = []
+        run = types.SimpleNamespace(seeds=seeds, cfg=OmegaConf.create({"warm_start": {"workers": 1}}),
+                                    log=lambda m: None, note=notes.append)  # fmt: skip
+        return rep.warm_starts(run), notes
+
+    paths, notes = run_with([0, 1])
+    assert paths == {0: str(tmp_path / "seed0"), 1: str(tmp_path / "seed1")}
+    assert trained == [str(tmp_path / "seed1")]
+    assert len(notes) == 1 and "seeds [0]" in notes[0] and "[1]" in notes[0]
+    assert run_with([1, 2])[1] == []
