@@ -61,7 +61,11 @@ def test_a_reproduction_times_its_own_phases(tmp_path):
     with pytest.raises(KeyError, match="unknown timing phase"), run.phase("arm_s"):
         pass
     line = timing_line({"arms_s": 120.0, "prep_s": 180.0}, 360.0)
-    assert "arms × seeds 2.0 min" in line and "per-seed preparation 3.0 min" in line and "the rest 1.0 min" in line
+    assert (
+        "arms × seeds 2.0 min" in line
+        and "per-seed preparation 3.0 min" in line
+        and "the rest 1.0 min" in line
+    )
     assert "per-seed preparation" not in timing_line({"arms_s": 120.0}, 360.0)
 
 
@@ -76,7 +80,9 @@ def test_engine_and_run_jobs_record_each_phase(tmp_path, monkeypatch):
         eval={"limit": 4, "every": 2},
     )
     timing: dict[str, float] = {}
-    (history,) = run_jobs([("arm", 0, cfg)], workers=1, log=lambda *_: None, timing=timing)
+    warm: dict[str, list[str]] = {}
+    (history,) = run_jobs([("arm", 0, cfg)], workers=1, log=lambda *_: None, timing=timing, warm_starts=warm)
+    assert len(warm["trained"]) == 1 and "cached" not in warm
     by_step = {int(h["step"]): h for h in history}
     assert by_step[0]["timing/eval"] > 0 and by_step[2]["timing/eval"] > 0  # before RL and at the end
     assert "timing/eval" not in by_step[1] and by_step[1]["timing/step"] > 0
@@ -86,8 +92,10 @@ def test_engine_and_run_jobs_record_each_phase(tmp_path, monkeypatch):
     again: dict[str, float] = {"sft_s": 1.0}  # adds to what is there (train_arms may be called repeatedly)
     cfg2 = tiny_engine_config(model={"sft": {"steps": 4, "examples": 32}},
                               trainer={"total_steps": 1, "out_dir": str(tmp_path / "job2")}, eval={"limit": 0})  # fmt: skip
-    run_jobs([("arm", 0, cfg2)], workers=1, log=lambda *_: None, timing=again)
+    warm_again: dict[str, list[str]] = {}
+    run_jobs([("arm", 0, cfg2)], workers=1, log=lambda *_: None, timing=again, warm_starts=warm_again)
     assert again["sft_s"] >= 1.0 and again["arms_s"] > 0
+    assert warm_again == {"cached": warm["trained"]}  # the same warm start, found in the cache
 
 
 def _summarize_module():

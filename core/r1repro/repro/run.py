@@ -204,7 +204,15 @@ class ReproRun:
             (a, s, self.engine_config(a, s, extra.get((a, s), extra.get(a)))) for a in arms for s in seeds
         ]
         workers = int(self.cfg.get("workers", 0) or 0)
-        results = run_jobs(jobs, workers=workers, registry=self.registry, log=self.log, timing=self.timing)
+        warm: dict[str, list[str]] = {}
+        results = run_jobs(jobs, workers=workers, registry=self.registry, log=self.log, timing=self.timing,
+                           warm_starts=warm)  # fmt: skip
+        if warm.get("cached"):  # the wall time then leaves out their training: the report says so
+            note = (f"{len(warm['cached'])} of the {sum(map(len, warm.values()))} SFT warm starts of arms "
+                    f"{sorted(set(arms))} came from the cache (trained earlier with the same settings), "
+                    "so this run's wall time leaves out their training.")  # fmt: skip
+            if note not in self.notes:
+                self.note(note)
         out = {}
         for (arm, seed, cfg), history in zip(jobs, results):
             for phase, seconds in phase_seconds(history).items():
@@ -361,12 +369,21 @@ def _vl_warm_start_job(cfg_container: dict) -> str:
     return warm_start(cfg.model, cfg.model.sft, cfg.data, get_registry(), quiet=True)
 
 
-def _prepare_shared(cfgs: list[Any], registry, log=print) -> float:
+def _from_cache(path: str, since: float) -> bool:
+    """True if the model folder at ``path`` was written before ``since`` (a wall-clock time): a
+    warm start the call found in the cache rather than trained."""
+    return (Path(path) / "config.json").stat().st_mtime < since
+
+
+def _prepare_shared(
+    cfgs: list[Any], registry, log=print, warm_starts: dict[str, list[str]] | None = None
+) -> float:
     """Materialise tiny models and SFT warm starts before workers race for them: one per distinct
     (model, init seed, SFT config incl. its seed, data), i.e. one warm start per seed. A VLM's warm
     start trains on one thread (`VL_SFT_THREADS`), so several run side by side, one per core, with
     the weights they get one at a time; a text warm start keeps its pinned thread count and runs
-    alone. Returns the seconds spent in warm starts (about 0 when they were all cached)."""
+    alone. Returns the seconds spent in warm starts (about 0 when they were all cached); the folder
+    names of the warm starts go to ``warm_starts["trained"]`` or ``warm_starts["cached"]``."""
     from omegaconf import OmegaConf
 
     from r1repro.models.sft import warm_start
@@ -375,6 +392,14 @@ def _prepare_shared(cfgs: list[Any], registry, log=print) -> float:
     from r1repro.repro.jobs import Job, run_graph
 
     seen, sft_s, vl_jobs = set(), 0.0, []
+    started = time.time()
+    found = warm_starts if warm_starts is not None else {}
+
+    def record(path: str) -> None:
+        found.setdefault("cached" if _from_cache(path, started) else "trained", []).append(
+            Path(path).name
+        )
+
     for cfg in cfgs:
         key = json.dumps(
             [str(cfg.model.path), cfg.model.init_seed, str(cfg.model.sft), str(cfg.data)], default=str
@@ -386,16 +411,22 @@ def _prepare_shared(cfgs: list[Any], registry, log=print) -> float:
         if not cfg.model.sft.enabled:
             continue
         if is_vl_model(base):
-            vl_jobs.append(Job(len(vl_jobs), _vl_warm_start_job, (OmegaConf.to_container(cfg, resolve=True),)))
+            vl_jobs.append(
+                Job(len(vl_jobs), _vl_warm_start_job, (OmegaConf.to_container(cfg, resolve=True),))
+            )
             continue
         t0 = time.perf_counter()
-        warm_start(cfg.model, cfg.model.sft, cfg.data, registry)
+        record(warm_start(cfg.model, cfg.model.sft, cfg.data, registry))
         sft_s += time.perf_counter() - t0
     if vl_jobs:
         log(f"{len(vl_jobs)} VLM warm start(s), cached or trained side by side on one thread each")
         t0 = time.perf_counter()
-        run_graph(vl_jobs, workers=0 if len(vl_jobs) > 1 else 1, desc="VL warm starts", log=lambda m: None)
+        done = run_graph(
+            vl_jobs, workers=0 if len(vl_jobs) > 1 else 1, desc="VL warm starts", log=lambda m: None
+        )
         sft_s += time.perf_counter() - t0
+        for job in vl_jobs:
+            record(done[job.key])
     return sft_s
 
 
@@ -405,9 +436,11 @@ def run_jobs(
     registry=None,
     log=print,
     timing: dict[str, float] | None = None,
+    warm_starts: dict[str, list[str]] | None = None,
 ) -> list[list[dict]]:
     """Run engine configs, ``workers`` at a time (default: one per core, 1 thread each); adds the
-    seconds of SFT warm starts (``sft_s``) and of the jobs (``arms_s``) to ``timing``."""
+    seconds of SFT warm starts (``sft_s``) and of the jobs (``arms_s``) to ``timing``, and the
+    warm starts' folder names to ``warm_starts["trained"]`` / ``["cached"]``."""
     from omegaconf import OmegaConf
 
     from r1repro.progress import bar
@@ -415,7 +448,9 @@ def run_jobs(
 
     registry = registry or get_registry()
     timing = timing if timing is not None else {}
-    timing["sft_s"] = timing.get("sft_s", 0.0) + _prepare_shared([c for _, _, c in jobs], registry, log)
+    timing["sft_s"] = timing.get("sft_s", 0.0) + _prepare_shared(
+        [c for _, _, c in jobs], registry, log, warm_starts
+    )
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
     containers = [OmegaConf.to_container(c, resolve=True) for _, _, c in jobs]
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
