@@ -192,3 +192,28 @@ def test_the_hf_rollout_serves_a_vlm_with_the_conversations_images(monkeypatch):
         server._generate(ids, {"temperature": 1.0}, [red, blue])
     after_tool = ids + server.tokenizer.encode("<|im_start|>tool\nhere<|im_end|>\n", add_special_tokens=False)
     assert hf_rollout.scripted_turn("crop_then_answer", server.tokenizer, after_tool, []) is None
+
+
+def test_a_run_that_lost_its_master_port_is_started_again_and_no_other_failure_is(monkeypatch, tmp_path):
+    """verl picks a free master port and binds it later; if another socket took it meanwhile, torch
+    prints EADDRINUSE and the run is started once more. Any other failure is returned at once."""
+    harness = pytest.importorskip("r1repro_verl_cpu.harness")
+    outputs: list[tuple[int, str]] = []
+
+    class FakeProcess:
+        def __init__(self, *args, **kwargs):
+            self.pid = 0
+            self.returncode, self.output = outputs.pop(0)
+
+        def communicate(self, timeout=None):
+            return self.output, None
+
+    monkeypatch.setattr(harness.subprocess, "Popen", FakeProcess)
+    outputs[:] = [
+        (1, "DistNetworkError: ... EADDRINUSE ..."),
+        (0, "# resolved verl config: /x/run/verl_config.yaml\n"),
+    ]
+    run = harness.run_smoke("toy", log=tmp_path / "log")
+    assert run.returncode == 0 and not outputs and "attempt 1" in (tmp_path / "log").read_text()
+    outputs[:] = [(1, "ValueError: a real failure"), (0, "")]
+    assert harness.run_smoke("toy").returncode == 1 and len(outputs) == 1  # not started again

@@ -68,24 +68,36 @@ def smoke_arg(smoke: dict[str, Any] | None) -> str:
     return "+verl.cpu_smoke=" + (hydra_value(smoke) if smoke else "true")
 
 
+PORT_RACE = "EADDRINUSE"
+"""What torch's rendezvous prints when the master port verl picked (free when it looked) was taken
+before its TCP store bound it: a race with the machine's other sockets, not a fault of the run."""
+
+
 def run_smoke(paper: str, overrides: list[str] | None = None, smoke: dict[str, Any] | None = None,
-              timeout: float = 600, log: Path | None = None) -> SmokeRun:  # fmt: skip
+              timeout: float = 600, log: Path | None = None, attempts: int = 2) -> SmokeRun:  # fmt: skip
     """The paper's preset through verl on CPU (see module doc). ``overrides`` are r1repro
-    overrides of the preset (``verl.reward=...``); verl overrides go in ``smoke["overrides"]``."""
+    overrides of the preset (``verl.reward=...``); verl overrides go in ``smoke["overrides"]``.
+    A run that fails only because its master port was taken meanwhile (`PORT_RACE`) is started
+    again, up to ``attempts`` runs in all; any other failure is returned as it is."""
     cmd = [sys.executable, "-m", "r1repro.cli", "reproduce", paper, "--scale", "paper",
            *(overrides or []), smoke_arg(smoke)]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_DEDUP_LOGS": "0", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)  # fmt: skip
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-        rc = proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        output, _ = proc.communicate()
-        rc = -9
-        output += f"\n[harness] killed after {timeout:.0f} s"
+    earlier = ""
+    for attempt in range(1, max(1, attempts) + 1):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                start_new_session=True)  # fmt: skip
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            output, _ = proc.communicate()
+            rc = -9
+            output += f"\n[harness] killed after {timeout:.0f} s"
+        if rc == 0 or PORT_RACE not in output or attempt == attempts:
+            break
+        earlier += output + f"\n[harness] attempt {attempt}: the master port was taken ({PORT_RACE}); again\n"
     if log is not None:
-        log.write_text(output)
+        log.write_text(earlier + output)
     m = re.search(r"# resolved verl config: (\S+)/verl_config\.yaml", output)
     return SmokeRun(rc, output, Path(m.group(1)) if m else None, parse_metrics(output))

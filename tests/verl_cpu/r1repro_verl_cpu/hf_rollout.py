@@ -60,14 +60,18 @@ def scripted_turn(script: str, tokenizer, prompt_ids: list[int], stops: list[str
         return None
     context = tokenizer.decode(prompt_ids, skip_special_tokens=True)
     if "<information>" in context:
-        return tokenizer.encode("<answer> unknown </answer>", add_special_tokens=False) + [tokenizer.eos_token_id]
+        return tokenizer.encode("<answer> unknown </answer>", add_special_tokens=False) + [
+            tokenizer.eos_token_id
+        ]
     question = context.rsplit("Question:", 1)[-1].split("?")[0].strip() or "question"
     return tokenizer.encode(f"<search> {question} </search>", add_special_tokens=False)
 
 
 ANSWER_TOKENS = (6, 9, 12, 15)
 """Answer budgets `crop_then_answer` cycles through (so sequences differ in length)."""
-CROP_CALL = '<tool_call>{"name":"crop_image_normalized","arguments":{"bbox_2d":[0.2,0.2,0.8,0.8]}}</tool_call>'
+CROP_CALL = (
+    '<tool_call>{"name":"crop_image_normalized","arguments":{"bbox_2d":[0.2,0.2,0.8,0.8]}}</tool_call>'
+)
 """The scripted crop call (Hermes format; compact: the tiny tokenizer spends a token on most characters)."""
 
 

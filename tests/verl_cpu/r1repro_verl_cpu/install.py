@@ -117,4 +117,3 @@ def install() -> None:
     register()
     register_video_stub()  # Qwen2(.5)-VL processors without torchvision
     _INSTALLED = True
-
