@@ -201,6 +201,22 @@ def test_fakes_plant_their_cue():
     assert fr.residual_energy(tex[0]) > fr.residual_energy(clean[0])
 
 
+@pytest.mark.parametrize("generator", ["texture", "blocky"])
+def test_spatial_artifacts_cover_the_figure_not_one_body_part(generator):
+    """The tiny VLM learns a spatial cue only when it spans a good part of the frame's image
+    tokens (data.py); pin that each spatial fake changes at least a fifth of every frame and
+    sits on the figure (the same clip drawn real differs only there)."""
+    import numpy as np
+
+    for seed in range(5):
+        fake = draw_clip(generator, random.Random(seed))
+        real = draw_clip("real", random.Random(seed))
+        for f, r in zip(fake, real):
+            changed = np.any(np.asarray(f) != np.asarray(r), axis=-1)
+            assert changed.mean() > 0.2
+            ys, xs = np.nonzero(changed)
+            assert ys.min() <= 7 and ys.max() >= 45  # head top to feet
+
 # ------------------------------------------------------------------ template
 def test_template_round_trips_and_matches_the_reward():
     tpl = DetectTemplate()
