@@ -25,7 +25,9 @@ Where the shuffled responses come from: the local engine's rollout hook
 ``Sample.meta["shuffled_responses"]``; a batch that carries shuffled rows as samples of its own
 (``extra["perturbation"] == "shuffled"``, paired to the ordered prompt by ``extra["pair_id"]``,
 e.g. rows duplicated by `r1repro_avatarshield.frames.with_shuffled_copies`) is paired the same
-way. Shuffled samples get R_acc + R_fmt and no bonus.
+way. Shuffled samples are scored (R_acc + R_fmt, kept in ``info``), set p~ and get no bonus; their
+score is then the constant `SHUFFLED_SCORE`, so a group-normalised estimator gives them zero
+advantage and they are not trained on.
 """
 
 from __future__ import annotations
@@ -89,6 +91,12 @@ def format_reward(response: Any) -> float:
     return 1.0 if isinstance(response, str) and FORMAT_PATTERN.fullmatch(response.strip()) else 0.0
 
 
+SHUFFLED_SCORE = 0.0
+"""The score a shuffled-frame sample carries in a batch of its own rows (verl): the same for every
+response of the shuffled prompt, so its group advantage is 0 and it is not trained on (ours; T-GRPO
+keeps the shuffled responses out of the loss altogether)."""
+
+
 def temporal_bonus(ordered_acc: Sequence[float], shuffled_acc: Sequence[float], mu: float = MU,
                    alpha: float = ALPHA, correct_above: float = CORRECT_ABOVE) -> tuple[list[float], bool]:  # fmt: skip
     """Per ordered response, the bonus (alpha or 0), and whether the condition p >= mu * p~ held.
@@ -140,8 +148,18 @@ class AvatarShieldReward(Reward):
         return RewardResult(acc + self.format_weight * fmt, info)
 
     def combine(self, samples: Sequence[Sample], results: list[RewardResult]) -> list[RewardResult]:
-        if not self.temporal:
-            return results
+        out = self._temporal(samples, results) if self.temporal else list(results)
+        # T-GRPO scores the shuffled responses and never trains on them. In a batch that carries
+        # them as samples of their own (verl), each shuffled prompt is its own group (its own uid),
+        # so one constant score gives every response of it a group-normalised advantage of exactly 0
+        # (GRPO and the other group-mean estimators): no gradient. R_acc stays in the info.
+        for i, s in enumerate(samples):
+            if is_shuffled(s):
+                r = out[i]
+                out[i] = RewardResult(SHUFFLED_SCORE, {**r.info, "shuffled_score": r.score, "trained": False})
+        return out
+
+    def _temporal(self, samples: Sequence[Sample], results: list[RewardResult]) -> list[RewardResult]:
         shuffled_by_pair: dict[str, list[float]] = defaultdict(list)
         ordered_by_group: dict[str, list[int]] = defaultdict(list)
         for i, (s, r) in enumerate(zip(samples, results)):

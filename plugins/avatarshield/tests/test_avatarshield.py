@@ -106,8 +106,33 @@ def test_shuffled_rows_in_the_batch_are_paired_by_pair_id():
     shuffled = [Sample(response=r, ground_truth="real", group_id="u2", extra={"pair_id": "clip-7", "perturbation": "shuffled"})
                 for r in (GOOD_FAKE, GOOD_REAL)]  # fmt: skip
     out = rw.AvatarShieldReward()(ordered + shuffled)
-    assert [round(r.score, 6) for r in out] == [2.3, 2.3, 1.0, 1.0, 2.0]
+    assert [round(r.score, 6) for r in out] == [2.3, 2.3, 1.0, rw.SHUFFLED_SCORE, rw.SHUFFLED_SCORE]
     assert out[0].info["shuffled_acc"] == 0.5
+    # the shuffled samples were scored (their own score kept in info) and are not trained on
+    assert [r.info["shuffled_score"] for r in out[3:]] == [1.0, 2.0]
+    assert [r.info["accuracy"] for r in out[3:]] == [0.0, 1.0] and not out[3].info["trained"]
+    # plain GRPO rewards (no temporal term) still keep shuffled samples out of training
+    plain = rw.AvatarShieldReward(temporal=False)(ordered + shuffled)
+    assert [round(r.score, 6) for r in plain] == [2.0, 2.0, 1.0, rw.SHUFFLED_SCORE, rw.SHUFFLED_SCORE]
+
+
+def test_shuffled_rows_get_zero_advantage_from_verls_grpo():
+    """In a verl batch each shuffled copy is a prompt of its own (its own uid), so the constant
+    score gives its responses exactly zero advantage in verl's GRPO, and the ordered group's
+    advantages are those of its scores alone."""
+    import numpy as np
+    import torch
+    from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
+
+    responses = [GOOD_REAL, GOOD_FAKE, GOOD_REAL, GOOD_FAKE]
+    ordered = [Sample(response=r, ground_truth="real", group_id="u1", extra={"pair_id": "c"}) for r in responses]
+    shuffled = [Sample(response=r, ground_truth="real", group_id="u2", extra={"pair_id": "c", "perturbation": "shuffled"})
+                for r in responses]  # fmt: skip
+    scores = [r.score for r in rw.AvatarShieldReward()(ordered + shuffled)]
+    rewards = torch.zeros(8, 3)
+    rewards[:, -1] = torch.tensor(scores)
+    adv, _ = compute_grpo_outcome_advantage(rewards, torch.ones(8, 3), np.array(["u1"] * 4 + ["u2"] * 4))
+    assert torch.all(adv[4:] == 0) and torch.all(adv[:4].abs() > 0)
 
 
 @pytest.mark.parametrize("bad", [None, 7, "\ud800<answer>fake</answer>", "<answer>" * 500, ["list"]])
