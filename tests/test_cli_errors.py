@@ -122,6 +122,17 @@ def test_bad_reproduce_overrides_are_one_line_and_create_nothing(
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_cpu_dry_run_prints_the_plan_and_trains_nothing(tmp_path, capsys, monkeypatch):
+    """--dry-run at CPU scale composes and checks the config, says what would run, and stops:
+    no run folder, no training (it used to run the whole reproduction)."""
+    monkeypatch.setenv("R1REPRO_RUNS", str(tmp_path / "runs"))
+    assert main(["reproduce", "toy", "--scale", "cpu", "--dry-run", "seeds=[0, 1]"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run: toy at scale=cpu" in out and "x seeds [0, 1]" in out and "nothing was run" in out
+    assert "report:" not in out
+    assert not (tmp_path / "runs").exists()
+
+
 def test_reproduce_accepts_overrides_after_options(monkeypatch):
     import r1repro.repro.run as run
 

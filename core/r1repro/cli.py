@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("paper", help="the reproduction's name (see `r1repro list --kind reproduction`)")
     rp.add_argument("--scale", default="cpu", choices=["cpu", "paper"], help="cpu (default) or paper")
     rp.add_argument(
-        "--dry-run", action="store_true", help="paper scale: print config and command, do not launch"
+        "--dry-run", action="store_true", help="print the composed config (paper scale: and the verl command) and stop; nothing is trained"
     )
     rp.add_argument("--run-id", help="reuse a run folder (finished arms are resumed from their checkpoints)")
     rp.add_argument("--quiet", action="store_true")
@@ -167,7 +167,7 @@ def cmd_reproduce(args) -> int:
 
     summary = run_reproduction(args.paper, scale=args.scale, overrides=args.overrides, run_id=args.run_id,
                                dry_run=args.dry_run, quiet=args.quiet, profile=args.profile)  # fmt: skip
-    if args.scale == "cpu":
+    if args.scale == "cpu" and not summary.get("dry_run"):
         print(f"\nreport: {summary['report']}")
         for cid, v in summary["verdicts"].items():
             print(f"  {cid:<32} {v}")

@@ -535,6 +535,20 @@ def new_run_id(scale: str) -> str:
     return time.strftime("%Y%m%d-%H%M%S") + f"-{scale}"
 
 
+def dry_run_summary(name: str, scale: str, cfg: Any, claims: list[Any]) -> dict[str, Any]:
+    """What a CPU-scale run would do (composed config, arms, seeds, claims), printed; nothing is
+    trained and no run folder is made."""
+    from omegaconf import OmegaConf
+
+    arms = list((cfg.get("arms") or {}).keys())
+    seeds = [int(s) for s in cfg.get("seeds", [0])]
+    print(OmegaConf.to_yaml(cfg))
+    print(f"# dry run: {name} at scale={scale}, profile={cfg.get('profile', 'quick')}: would train arms {arms} "
+          f"x seeds {seeds} ({len(arms) * len(seeds)} runs) and judge {len(claims)} claims; nothing was run")  # fmt: skip
+    return {"paper": name, "scale": scale, "dry_run": True, "arms": arms, "seeds": seeds,
+            "claims": [c.id for c in claims]}  # fmt: skip
+
+
 def run_reproduction(
     name: str,
     scale: str = "cpu",
@@ -544,7 +558,8 @@ def run_reproduction(
     quiet: bool = False,
     profile: str | None = None,
 ) -> dict[str, Any]:
-    """Run (or, at paper scale, launch) a paper's reproduction; returns a summary dict."""
+    """Run (or, at paper scale, launch) a paper's reproduction; returns a summary dict.
+    ``dry_run``: compose and check everything, print what would run, train nothing (both scales)."""
     from omegaconf import OmegaConf
 
     from r1repro.registry import get_registry
@@ -564,6 +579,8 @@ def run_reproduction(
     from r1repro.repro.preflight import check_before_run
 
     check_before_run(name, scale, cfg, repro, reg)  # bad overrides or missing data: stop before any I/O
+    if dry_run:
+        return dry_run_summary(name, scale, cfg, claims)
     out = runs_dir() / name / (run_id or new_run_id(scale))
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg))

@@ -135,6 +135,30 @@ def test_shuffled_rows_get_zero_advantage_from_verls_grpo():
     assert torch.all(adv[4:] == 0) and torch.all(adv[:4].abs() > 0)
 
 
+def test_with_binary_accuracy_and_equal_format_the_bonus_leaves_std_normalised_advantages_unchanged():
+    """An analysis the README relies on: the bonus adds alpha to every correct response of a group
+    or to none, so with binary R_acc and the same R_fmt across the group the rewards are an affine
+    map of R_acc, and GRPO's std-normalised advantage is the same with or without it (up to verl's
+    epsilon). Without std normalisation (Dr.GRPO) the bonus scales the group's advantages by 1 + alpha."""
+    import numpy as np
+    import torch
+    from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
+
+    ordered = _group([GOOD_FAKE, GOOD_REAL, GOOD_FAKE, GOOD_REAL], [GOOD_REAL, GOOD_REAL])  # p .5 >= .8 * 0
+    with_bonus = [r.score for r in rw.AvatarShieldReward()(ordered)]
+    plain = [r.score for r in rw.AvatarShieldReward(temporal=False)(ordered)]
+    assert with_bonus != plain  # the bonus was paid
+
+    def adv(scores, norm):
+        rewards = torch.zeros(4, 2)
+        rewards[:, -1] = torch.tensor(scores)
+        a, _ = compute_grpo_outcome_advantage(rewards, torch.ones(4, 2), np.array(["g"] * 4), norm_adv_by_std_in_grpo=norm)
+        return a[:, -1]
+
+    assert torch.allclose(adv(with_bonus, True), adv(plain, True), atol=1e-4)
+    assert torch.allclose(adv(with_bonus, False), (1 + rw.ALPHA) * adv(plain, False))
+
+
 @pytest.mark.parametrize("bad", [None, 7, "\ud800<answer>fake</answer>", "<answer>" * 500, ["list"]])
 def test_reward_never_raises_on_model_output(bad):
     samples = _group([bad, GOOD_FAKE], [bad, GOOD_FAKE])
