@@ -18,9 +18,9 @@ from 9 pose-, audio- and text-driven generators; these are our stand-ins):
 
 The spatial artifacts cover the figure's box (`figure_box`, about a third of the frame), not
 one body part: the tiny VLM's language side learns from a cue only when it covers a good part of
-the image tokens (measured: a checker on the torso alone, 8 x 10 px, or a head that changes
-colour, stays at chance after 1,200 SFT steps; the same checker over the figure's box is learnt
-in ~300; README "Why the spatial cues cover the figure").
+the image tokens (measured: a checker on the torso alone, 8 x 10 px, stays at chance after 1,200
+SFT steps and a head that changes colour after 600; the same checker over the figure's box is
+learnt in ~300; README "Why the spatial cues cover the figure").
 
 The in-domain generators train and test; the held-out ones are the cross-domain split
 (``generators: [stutter, blocky]``). With ``residual`` on, a row's images are the T frames
