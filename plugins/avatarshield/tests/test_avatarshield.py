@@ -299,7 +299,14 @@ def test_reproduction_config_composes_with_its_arms():
     cfg = compose_config(repro.resolve_config_dir(), "cpu", [])
     run = ReproRun(name="avatarshield", scale="cpu", cfg=cfg, out_dir=repro.resolve_config_dir(), reproduction=repro,
                    registry=reg)  # fmt: skip
-    assert run.arms == ["avatarshield", "no_temporal", "no_residual"]
+    assert run.arms == ["avatarshield", "no_temporal", "no_residual", "avatarshield_mean_adv", "no_temporal_mean_adv"]
+    # the mean-advantage pair differs from the first two in the std normalisation only (and its folder)
+    from omegaconf import OmegaConf
+
+    for arm, base in (("avatarshield_mean_adv", "avatarshield"), ("no_temporal_mean_adv", "no_temporal")):
+        a, b = (OmegaConf.to_container(run.engine_config(x, 0)) for x in (arm, base))
+        assert a["algorithm"].pop("norm_adv_by_std_in_grpo") is False and b["algorithm"].pop("norm_adv_by_std_in_grpo")
+        assert a["trainer"].pop("out_dir") != b["trainer"].pop("out_dir") and a == b
     full, plain = run.engine_config("avatarshield", 0), run.engine_config("no_temporal", 0)
     assert full.rollout.strategy == "avatarshield.temporal_rollout" and plain.rollout.strategy == "core.single_turn"
     assert reg.build("reward", plain.reward).temporal is False and reg.build("reward", full.reward).temporal is True
