@@ -535,18 +535,17 @@ def new_run_id(scale: str) -> str:
     return time.strftime("%Y%m%d-%H%M%S") + f"-{scale}"
 
 
-def dry_run_summary(name: str, scale: str, cfg: Any, claims: list[Any]) -> dict[str, Any]:
+def dry_run_summary(run: ReproRun) -> dict[str, Any]:
     """What a CPU-scale run would do (composed config, arms, seeds, claims), printed; nothing is
     trained and no run folder is made."""
     from omegaconf import OmegaConf
 
-    arms = list((cfg.get("arms") or {}).keys())
-    seeds = [int(s) for s in cfg.get("seeds", [0])]
-    print(OmegaConf.to_yaml(cfg))
-    print(f"# dry run: {name} at scale={scale}, profile={cfg.get('profile', 'quick')}: would train arms {arms} "
-          f"x seeds {seeds} ({len(arms) * len(seeds)} runs) and judge {len(claims)} claims; nothing was run")  # fmt: skip
-    return {"paper": name, "scale": scale, "dry_run": True, "arms": arms, "seeds": seeds,
-            "claims": [c.id for c in claims]}  # fmt: skip
+    print(OmegaConf.to_yaml(run.cfg))
+    print(f"# dry run: {run.name} at scale={run.scale}, profile={run.profile}: would train arms {run.arms} "
+          f"x seeds {run.seeds} ({len(run.arms) * len(run.seeds)} runs) and judge {len(run.claims)} claims; "
+          "nothing was run")  # fmt: skip
+    return {"paper": run.name, "scale": run.scale, "dry_run": True, "arms": run.arms, "seeds": run.seeds,
+            "claims": [c.id for c in run.claims]}  # fmt: skip
 
 
 def run_reproduction(
@@ -579,13 +578,13 @@ def run_reproduction(
     from r1repro.repro.preflight import check_before_run
 
     check_before_run(name, scale, cfg, repro, reg)  # bad overrides or missing data: stop before any I/O
-    if dry_run:
-        return dry_run_summary(name, scale, cfg, claims)
     out = runs_dir() / name / (run_id or new_run_id(scale))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
     run = ReproRun(name=name, scale=scale, cfg=cfg, out_dir=out, reproduction=repro, registry=reg,
                    claims=claims, meta=meta, quiet=quiet)  # fmt: skip
+    if dry_run:
+        return dry_run_summary(run)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
     t0 = time.time()
     run.log(
         f"{repro.title or name}: scale={scale}, profile={run.profile}, seeds={run.seeds}, arms={run.arms} -> {out}"
