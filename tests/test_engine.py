@@ -133,7 +133,7 @@ def test_multi_turn_rollout_masks_observations_and_counts_tools(tmp_path):
     # a scripted policy: first turn calls the tool, second turn answers
     turns = iter(["<tool_call>hint</tool_call>", "<answer>7</answer>"])
 
-    def scripted(prompts, forced=None, stop_strings=(), max_new_tokens=None, temperature=None):
+    def scripted(prompts, forced=None, stop_strings=(), max_new_tokens=None, temperature=None, keys=None):
         from r1repro.engine.generation import Generation
 
         text = next(turns)

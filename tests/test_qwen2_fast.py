@@ -171,3 +171,119 @@ def test_grouped_gradients_are_the_same_bits_every_time(policy):
             assert all(torch.equal(a, b) for a, b in zip(first, grads()))
     finally:
         torch.set_num_threads(with_threads)
+
+
+def _turns(model, tok, cache, temperature, seed):
+    """Three calls on growing conversations (an appended 'observation' each time), one key each;
+    rows drop out and come back, and one row's history is rewritten (its cache must start over)."""
+    from r1repro.engine.generation import PrefixCache  # noqa: F401  (the cache under test)
+
+    convs = {
+        i: tok.encode(text) for i, text in enumerate(["Compute 12 + 7.", "x", "What is the capital", "ok"])
+    }
+    gen = torch.Generator().manual_seed(seed)
+    # a quarter of the vocabulary ends a row, so rows finish at different steps and are dropped mid-call
+    kw = dict(max_new_tokens=10, eos_ids=list(range(200)), pad_id=tok.pad_token_id, temperature=temperature,
+              generator=gen, fast=True, stop_strings=["."], tokenizer=tok)  # fmt: skip
+    out = []
+    for live in ([0, 1, 2, 3], [0, 2, 3], [3, 1, 0]):
+        if live == [3, 1, 0]:
+            convs[1] = tok.encode("a new history")
+        g = generate(model, [convs[i] for i in live], cache=cache, keys=None if cache is None else live, **kw)
+        out.append(g.tokens)
+        for i, toks in zip(live, g.tokens):
+            convs[i] = convs[i] + toks + tok.encode(" obs: 4")
+    return out
+
+
+def test_prefix_cache_gives_the_logits_of_rereading_every_turn(policy):
+    from r1repro.engine.generation import PrefixCache
+
+    model, tok = policy
+    assert _turns(model, tok, PrefixCache(), 0.0, 0) == _turns(model, tok, None, 0.0, 0)
+    assert _turns(model, tok, PrefixCache(), 1.0, 5) == _turns(model, tok, None, 1.0, 5)
+    cache = PrefixCache()
+    _turns(model, tok, cache, 1.0, 5)
+    assert set(cache.ids) == {0, 1, 2, 3} and cache.kv  # the turns were stored, per key
+
+
+def test_prefix_cache_reads_only_new_tokens(policy):
+    from r1repro.engine import generation
+
+    model, tok = policy
+    seen = []
+    real = qwen2_fast.FastDecoder.forward_at
+
+    def spy(self, ids, cols, mask, kv_len):
+        seen.append(ids.shape[1])
+        return real(self, ids, cols, mask, kv_len)
+
+    cache = generation.PrefixCache()
+    prompt = tok.encode("Compute 12 + 7 and then some more words here")
+    kw = dict(max_new_tokens=3, eos_ids=[], pad_id=tok.pad_token_id, temperature=0.0, fast=True, cache=cache)
+    try:
+        qwen2_fast.FastDecoder.forward_at = spy
+        first = generate(model, [prompt], keys=["a"], **kw).tokens[0]
+        seen.clear()
+        generate(model, [prompt + first + tok.encode(" ok")], keys=["a"], **kw)
+    finally:
+        qwen2_fast.FastDecoder.forward_at = real
+    # the second call's prefill reads the last sampled token (never fed back) and " ok", not the prompt
+    assert seen[0] == 1 + len(tok.encode(" ok"))
+
+
+def test_identical_prompts_are_prefilled_once_with_the_same_result(policy):
+    model, tok = policy
+    prompts = [tok.encode("Compute 1 + 2.")] * 6 + [tok.encode("x")] * 2
+    kw = dict(max_new_tokens=12, eos_ids=[tok.eos_token_id], pad_id=tok.pad_token_id, temperature=1.0)
+    a = generate(model, prompts, fast=True, generator=torch.Generator().manual_seed(3), **kw).tokens
+    b = generate(model, prompts, fast=False, generator=torch.Generator().manual_seed(3), **kw).tokens
+    assert a == b
+
+
+def test_dropping_finished_rows_changes_no_sample(policy):
+    """Rows end at different steps (a third of the vocabulary ends a row); the fast path stops
+    decoding rows once half are done, the HuggingFace path decodes every row to the end."""
+    from r1repro.engine import generation
+
+    model, tok = policy
+    prompts = [tok.encode(f"Compute {i} + {2 * i}.") for i in range(24)]
+    kw = dict(max_new_tokens=20, eos_ids=list(range(0, 260)), pad_id=tok.pad_token_id, temperature=1.0)
+    drops = []
+    real = generation._FastBackend.keep_rows
+
+    def spy(self, sel, new, lengths):
+        drops.append(len(sel))
+        return real(self, sel, new, lengths)
+
+    try:
+        generation._FastBackend.keep_rows = spy
+        fast = generate(model, prompts, fast=True, generator=torch.Generator().manual_seed(1), **kw)
+    finally:
+        generation._FastBackend.keep_rows = real
+    slow = generate(model, prompts, fast=False, generator=torch.Generator().manual_seed(1), **kw)
+    assert drops, "no row was dropped: the test does not exercise compaction"
+    assert fast.tokens == slow.tokens and fast.stop_reason == slow.stop_reason
+    lengths = {len(t) for t in fast.tokens}
+    assert len(lengths) > 3  # rows really ended at different steps
+    cached = generate(model, prompts, fast=True, generator=torch.Generator().manual_seed(1),
+                      cache=generation.PrefixCache(), keys=list(range(24)), **kw)  # fmt: skip
+    assert cached.tokens == slow.tokens
+    # a GRPO group's copies of one prompt, read once by the cached path as by the plain one
+    copies = [p for p in prompts[:3] for _ in range(8)]
+    plain = generate(model, copies, fast=False, generator=torch.Generator().manual_seed(2), **kw)
+    cached = generate(model, copies, fast=True, generator=torch.Generator().manual_seed(2),
+                      cache=generation.PrefixCache(), keys=list(range(24)), **kw)  # fmt: skip
+    assert cached.tokens == plain.tokens
+
+
+def test_prefix_cache_storage_grows_only_as_needed():
+    from r1repro.engine.generation import PrefixCache
+
+    cache = PrefixCache()
+    for turn in range(12):  # one conversation stored again and again, a little longer each time
+        length = 10 + 5 * turn
+        kv = [(torch.zeros(1, 2, length, 4), torch.zeros(1, 2, length, 4))]
+        cache.store(["a"], [list(range(length))], kv)
+    rows, _, length, _ = cache.kv[0][0].shape
+    assert rows == 1 and length < 2 * 65

@@ -239,6 +239,21 @@ def sft_step(benches: list[dict[str, Any]]) -> list[str]:
             f"({x['real_tokens'] / x['padded_tokens']:.0%}). Same loss and gradient (tests/test_sft.py).", ""]  # fmt: skip
 
 
+def multi_turn(benches: list[dict[str, Any]]) -> list[str]:
+    reread, cached = _side(benches, "reread"), _side(benches, "cached")
+    if not (reread and cached):
+        return []
+    x = cached["extra_info"]
+    rows = [[side, _f(_median(b))] for side, b in (("re-read every turn", reread), ("prefix cache", cached))]
+    ratio = _median(cached) / _median(reread)
+    return [f"### 8. Multi-turn generation ({x['conversations']} conversations x {x['turns']} turns, tiny:micro, "
+            f"{x['threads']} thread)", "", _table(["side", "s per rollout (median)"], rows), "",
+            f"Cached / re-reading: **{ratio:.2f}x** (target <= 0.5: {_verdict(ratio <= 0.5)}). Tokens generated: "
+            f"{reread['extra_info']['generated_tokens']} re-reading, {x['generated_tokens']} cached (the cached "
+            "logits equal re-reading's up to float rounding, tests/test_qwen2_fast.py, so a rare sample differs).",
+            ""]  # fmt: skip
+
+
 def _phase(benches: list[dict[str, Any]], phase: str) -> dict[str, Any] | None:
     return next((b["extra_info"] for b in benches if b["extra_info"].get("phase") == phase), None)
 
@@ -330,7 +345,8 @@ def render(data: dict[str, Any]) -> str:
     ]
     body = (training_step(groups.get("train_step", [])) + reward(groups) + tinyv(groups.get("tinyv", []))
             + startup(groups.get("startup", [])) + scaling(groups.get("scaling", []))
-            + phases(groups.get("phases", [])) + sft_step(groups.get("sft_step", [])))  # fmt: skip
+            + phases(groups.get("phases", [])) + sft_step(groups.get("sft_step", []))
+            + multi_turn(groups.get("multi_turn_generation", [])))  # fmt: skip
     if load and facts.get("usable_cores") and load[0] > 0.5 * facts["usable_cores"]:
         head += [f"> Note: the machine was busy when the run started (load {load[0]:.1f} on "
                  f"{facts['usable_cores']} cores): absolute times are inflated and noisy.", ""]  # fmt: skip

@@ -10,7 +10,11 @@ Two interchangeable backends run the forward passes: the model's own HuggingFace
 (any architecture), and `r1repro.engine.qwen2_fast.FastDecoder` for Qwen2 models (same math,
 less overhead; ``fast=True``). Sampling uses one uniform number per row and step (inverse
 CDF), which draws from the same distribution as ``torch.multinomial`` at a fraction of the
-cost.
+cost. The fast path also skips work whose output would be discarded: identical rows (a GRPO
+group's copies of a prompt) are prefilled once; once half the rows are done, the finished ones
+are no longer decoded (the uniforms are still drawn for every row, so no other row's sample
+moves); and with a `PrefixCache` a multi-turn or step-wise rollout reads each conversation's new
+tokens only, instead of the whole conversation at every turn (``make bench``, section 8).
 """
 
 from __future__ import annotations
@@ -33,8 +37,12 @@ class Generation:
         return [r == "length" for r in self.stop_reason]
 
 
-def sample_tokens(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None):
-    """Greedy at temperature 0; else inverse-CDF sampling from softmax(logits / T), nucleus-cut."""
+def sample_tokens(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None,
+                  rows: torch.Tensor | None = None, total: int | None = None):  # fmt: skip
+    """Greedy at temperature 0; else inverse-CDF sampling from softmax(logits / T), nucleus-cut.
+
+    ``rows``/``total``: ``logits`` are rows ``rows`` of a batch of ``total``; the uniforms are drawn
+    for the whole batch, so a row samples the same token whether or not finished rows were dropped."""
     if temperature <= 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(logits.float() / temperature, dim=-1)
@@ -43,7 +51,10 @@ def sample_tokens(logits: torch.Tensor, temperature: float, top_p: float, genera
         keep = sorted_p.cumsum(dim=-1) - sorted_p < top_p
         probs = torch.zeros_like(probs).scatter_(-1, idx, sorted_p * keep)
     cdf = probs.cumsum(dim=-1)
-    u = torch.rand((probs.shape[0], 1), generator=generator, device="cpu").to(probs.device) * cdf[:, -1:]
+    u = torch.rand((probs.shape[0] if total is None else total, 1), generator=generator, device="cpu")
+    if rows is not None:
+        u = u[rows.cpu()]
+    u = u.to(probs.device) * cdf[:, -1:]
     return (cdf < u).sum(dim=-1).clamp(max=probs.shape[-1] - 1)
 
 
@@ -70,21 +81,173 @@ class _HFBackend:
 
 
 class _FastBackend:
-    """`qwen2_fast.FastDecoder`: fused weights, preallocated cache, boolean masks."""
+    """`qwen2_fast.FastDecoder`: fused weights, preallocated cache, boolean masks.
+
+    Identical rows (a GRPO group's n copies of one prompt) are prefilled once and their keys and
+    values copied to the copies."""
 
     def __init__(self, model, keep: torch.Tensor) -> None:
         from r1repro.engine.qwen2_fast import FastDecoder, causal_keep_mask
 
-        self.keep = keep.bool()
+        self.model, self.keep = model, keep.bool()
         self.dec = FastDecoder(model, keep.shape[0], keep.shape[1])
         self._causal = causal_keep_mask
 
     def prefill(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        from r1repro.engine.qwen2_fast import FastDecoder
+
         width = ids.shape[1]
-        return self.dec.forward(ids, positions, 0, self._causal(self.keep[:, :width]))
+        keep = self.keep[:, :width]
+        unique, inverse = torch.unique(torch.cat([ids, keep.long()], 1), dim=0, return_inverse=True)
+        if len(unique) > 0.75 * len(ids):
+            return self.dec.forward(ids, positions, 0, self._causal(keep))
+        first = torch.full((len(unique),), len(ids), dtype=torch.long).scatter_reduce_(
+            0, inverse, torch.arange(len(ids)), "amin")  # fmt: skip
+        once = FastDecoder(self.model, len(unique), width)
+        logits = once.forward(ids[first], positions[first], 0, self._causal(keep[first]))
+        for (k, v), (k1, v1) in zip(self.dec.cache, once.cache):
+            k[:, :, :width] = k1.index_select(0, inverse)
+            v[:, :, :width] = v1.index_select(0, inverse)
+        return logits.index_select(0, inverse)
 
     def step(self, tok: torch.Tensor, positions: torch.Tensor, upto: int) -> torch.Tensor:
         return self.dec.forward(tok[:, None], positions, upto - 1, self.keep[:, None, None, :upto])
+
+    def keep_rows(self, sel: torch.Tensor, new: torch.Tensor, lengths: torch.Tensor) -> None:
+        """Drop finished rows (``sel``: the rows that go on, as indices into the current rows)."""
+        self.keep = self.keep.index_select(0, sel)
+        self.dec.cache = [(k.index_select(0, sel), v.index_select(0, sel)) for k, v in self.dec.cache]
+
+
+class PrefixCache:
+    """Keys and values of sequences that grow across `generate` calls.
+
+    A multi-turn or step-wise rollout calls `generate` once per turn with each conversation's
+    whole sequence so far, so without a cache every call reads the prompt and all earlier turns
+    again. Pass one `PrefixCache` and a stable key per conversation (``keys=``) to every call, and
+    a call reads only the tokens added since the previous one (an observation, an instruction,
+    the last sampled token). A key whose cached tokens are not a prefix of its new sequence starts
+    over. The cache is valid for one set of weights: make one per rollout. Qwen2 fast path only
+    (`qwen2_fast.supported`); with any other model the keys are ignored.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict = {}  # key -> the tokens whose keys/values are stored
+        self.slot: dict = {}  # key -> row of the storage
+        self.kv: list[tuple[torch.Tensor, torch.Tensor]] = []  # per layer [rows, kv_heads, length, head_dim]
+
+    def reusable(self, key, seq: Sequence[int]) -> int:
+        """How many leading tokens of ``seq`` are stored for ``key`` (always < len(seq))."""
+        old = self.ids.get(key)
+        if not old or len(old) > len(seq) or list(seq[: len(old)]) != old:
+            return 0
+        return min(len(old), len(seq) - 1)
+
+    def store(
+        self, keys: Sequence, ids: Sequence[list[int]], kv: list[tuple[torch.Tensor, torch.Tensor]]
+    ) -> None:
+        for key in keys:
+            self.slot.setdefault(key, len(self.slot))
+        rows, length = len(self.slot), max(len(i) for i in ids)
+        have_rows, have_len = (self.kv[0][0].shape[0], self.kv[0][0].shape[2]) if self.kv else (0, 0)
+        if rows > have_rows or length > have_len:
+            grown = []
+            for layer, (k, _) in enumerate(kv):  # grow a dimension only when it is too small, then 2x
+                shape = (have_rows if rows <= have_rows else max(rows, 2 * have_rows), k.shape[1],
+                         have_len if length <= have_len else max(length, 2 * have_len), k.shape[3])  # fmt: skip
+                pair = (k.new_zeros(shape), k.new_zeros(shape))
+                if self.kv:
+                    old_k, old_v = self.kv[layer]
+                    pair[0][: old_k.shape[0], :, : old_k.shape[2]] = old_k
+                    pair[1][: old_v.shape[0], :, : old_v.shape[2]] = old_v
+                grown.append(pair)
+            self.kv = grown
+        slots = torch.tensor([self.slot[k] for k in keys], dtype=torch.long)
+        for (sk, sv), (k, v) in zip(self.kv, kv):
+            sk[:, :, :length].index_copy_(0, slots, k[:, :, :length])
+            sv[:, :, :length].index_copy_(0, slots, v[:, :, :length])
+        for key, seq in zip(keys, ids):
+            self.ids[key] = list(seq)
+
+
+class _CachedBackend:
+    """`FastDecoder` over a `PrefixCache`: every row's tokens sit contiguously from column 0 (a
+    column is the token's position); a call reads only each row's new tokens."""
+
+    def __init__(self, model, seqs: Sequence[list[int]], keys: Sequence, cache: PrefixCache,
+                 max_new_tokens: int) -> None:  # fmt: skip
+        from r1repro.engine.qwen2_fast import FastDecoder
+
+        if len(set(keys)) != len(keys):
+            raise ValueError("generate: keys must be distinct within a call")
+        self.model, self.cache, self.keys, self.seqs = model, cache, list(keys), seqs
+        self.reused = [cache.reusable(k, s) for k, s in zip(keys, seqs)]
+        self.lens = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+        self.rows = torch.arange(len(seqs))  # the call's rows still decoding
+        self.trash = int(self.lens.max()) + max_new_tokens  # padding writes land here; nothing reads it
+        self.dec = FastDecoder(model, len(seqs), self.trash + 1)
+        self.steps = 0
+        top = max(self.reused)
+        if top:
+            slots = torch.tensor([cache.slot.get(k, 0) for k in keys], dtype=torch.long)
+            for (k, v), (sk, sv) in zip(self.dec.cache, cache.kv):
+                k[:, :, :top] = sk[:, :, :top].index_select(0, slots)
+                v[:, :, :top] = sv[:, :, :top].index_select(0, slots)
+
+    @staticmethod
+    def _mask(cols: torch.Tensor, kv_len: int) -> torch.Tensor:
+        return torch.arange(kv_len)[None, None, None, :] <= cols[:, None, :, None]
+
+    def prefill(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        chunks = [s[n:] for s, n in zip(self.seqs, self.reused)]
+        width = max(len(c) for c in chunks)
+        pad = 0
+        tok = torch.full((len(chunks), width), pad, dtype=torch.long)
+        cols = torch.full((len(chunks), width), self.trash, dtype=torch.long)
+        for i, (c, n) in enumerate(zip(chunks, self.reused)):
+            tok[i, width - len(c) :] = torch.tensor(c, dtype=torch.long)
+            cols[i, width - len(c) :] = torch.arange(n, n + len(c))
+        kv_len = int(self.lens.max())
+        if max(self.reused) == 0:  # a fresh call: identical rows (a group's copies) are read once
+            unique, inverse = torch.unique(torch.cat([tok, cols], 1), dim=0, return_inverse=True)
+            if len(unique) <= 0.75 * len(tok):
+                from r1repro.engine.qwen2_fast import FastDecoder
+
+                first = torch.full((len(unique),), len(tok), dtype=torch.long).scatter_reduce_(
+                    0, inverse, torch.arange(len(tok)), "amin")  # fmt: skip
+                once = FastDecoder(self.model, len(unique), self.trash + 1)
+                logits = once.forward_at(tok[first], cols[first], self._mask(cols[first], kv_len), kv_len)
+                for (k, v), (k1, v1) in zip(self.dec.cache, once.cache):
+                    k[:, :, :kv_len] = k1[:, :, :kv_len].index_select(0, inverse)
+                    v[:, :, :kv_len] = v1[:, :, :kv_len].index_select(0, inverse)
+                return logits.index_select(0, inverse)
+        return self.dec.forward_at(tok, cols, self._mask(cols, kv_len), kv_len)
+
+    def step(self, tok: torch.Tensor, positions: torch.Tensor, upto: int) -> torch.Tensor:
+        cols = (self.lens + self.steps)[:, None]
+        self.steps += 1
+        kv_len = int(self.lens.max()) + self.steps
+        return self.dec.forward_at(tok[:, None], cols, self._mask(cols, kv_len), kv_len)
+
+    def finish(self, new: torch.Tensor, lengths: torch.Tensor, which: torch.Tensor | None = None) -> None:
+        """Store what was read: each row's sequence and the sampled tokens that were fed back
+        (``which``: only these of the current rows)."""
+        which = torch.arange(len(self.rows)) if which is None else which
+        if len(which) == 0:
+            return
+        idx = self.rows.index_select(0, which).tolist()  # rows of the call
+        fed = lengths.clamp(max=self.steps).tolist()
+        ids = [list(self.seqs[i]) + new[i, : fed[i]].tolist() for i in idx]
+        kv = [(k.index_select(0, which), v.index_select(0, which)) for k, v in self.dec.cache]
+        self.cache.store([self.keys[i] for i in idx], ids, kv)
+
+    def keep_rows(self, sel: torch.Tensor, new: torch.Tensor, lengths: torch.Tensor) -> None:
+        """Store the rows that are done, then drop them (``sel``: the current rows that go on)."""
+        gone = torch.ones(len(self.rows), dtype=torch.bool)
+        gone[sel] = False
+        self.finish(new, lengths, torch.nonzero(gone).flatten())
+        self.rows, self.lens = self.rows.index_select(0, sel), self.lens.index_select(0, sel)
+        self.dec.cache = [(k.index_select(0, sel), v.index_select(0, sel)) for k, v in self.dec.cache]
 
 
 @torch.no_grad()
@@ -103,8 +266,13 @@ def generate(
     tokenizer=None,
     batch_size: int = 256,
     fast: bool = False,
+    cache: PrefixCache | None = None,
+    keys: Sequence | None = None,
 ) -> Generation:
-    """Sample a continuation for every prompt (token ids, no padding)."""
+    """Sample a continuation for every prompt (token ids, no padding).
+
+    ``cache`` and ``keys`` (one stable key per sequence): reuse the keys and values of earlier
+    calls (`PrefixCache`); on the fast path only, elsewhere they are ignored."""
     if len(prompts) > batch_size:
         out = Generation([], [])
         for i in range(0, len(prompts), batch_size):
@@ -113,6 +281,7 @@ def generate(
                 pad_id=pad_id, temperature=temperature, top_p=top_p, generator=generator,
                 forced=None if forced is None else forced[i : i + batch_size],
                 stop_strings=stop_strings, tokenizer=tokenizer, batch_size=batch_size, fast=fast,
+                cache=cache, keys=None if keys is None else keys[i : i + batch_size],
             )  # fmt: skip
             out.tokens += part.tokens
             out.stop_reason += part.stop_reason
@@ -134,7 +303,13 @@ def generate(
 
     from r1repro.engine import qwen2_fast
 
-    backend = (_FastBackend if fast and qwen2_fast.supported(model) else _HFBackend)(model, keep)
+    if fast and qwen2_fast.supported(model):
+        if cache is not None and keys is not None:
+            backend = _CachedBackend(model, seqs, keys, cache, max_new_tokens)
+        else:
+            backend = _FastBackend(model, keep)
+    else:
+        backend = _HFBackend(model, keep)
     eos = torch.tensor(sorted(set(eos_ids)), dtype=torch.long, device=device)
     new = torch.full((bsz, max_new_tokens), pad_id, dtype=torch.long, device=device)
     done = torch.zeros(bsz, dtype=torch.bool, device=device)
@@ -147,8 +322,10 @@ def generate(
     try:
         logits = backend.prefill(input_ids, positions)
         next_pos = positions[:, -1:] + 1
+        rows = torch.arange(bsz, device=device)  # the rows the backend still decodes
         for t in range(max_new_tokens):
-            tok = sample_tokens(logits, temperature, top_p, generator)
+            tok = torch.full((bsz,), pad_id, dtype=torch.long, device=device)
+            tok[rows] = sample_tokens(logits, temperature, top_p, generator, rows=rows, total=bsz)
             active = ~done
             tok = torch.where(active, tok, torch.full_like(tok, pad_id))
             new[:, t] = tok
@@ -166,10 +343,18 @@ def generate(
                             break
             if t == max_new_tokens - 1 or bool(done.all()):
                 break
-            logits = backend.step(tok, next_pos, width + t + 1)
+            going = ~done.index_select(0, rows)
+            if hasattr(backend, "keep_rows") and int(going.sum()) <= len(rows) // 2:
+                # half the rows are done: stop decoding them (their outputs were discarded anyway)
+                sel = torch.nonzero(going).flatten()
+                backend.keep_rows(sel, new, lengths)
+                rows = rows.index_select(0, sel)
+            logits = backend.step(tok.index_select(0, rows), next_pos.index_select(0, rows), width + t + 1)
             next_pos = next_pos + 1
     finally:
         model.train(was_training)
+    if isinstance(backend, _CachedBackend):
+        backend.finish(new, lengths)
 
     eos_rows = ended_eos.tolist()
     stop_reason = [reason.get(i, "eos" if eos_rows[i] else "length") for i in range(bsz)]

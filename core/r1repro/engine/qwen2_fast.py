@@ -103,7 +103,8 @@ class FastDecoder:
                 mlp.down_proj.weight.detach(),
             ))  # fmt: skip
         shape = (batch, self.g.kv_heads, max_len, self.g.head_dim)
-        self.cache = [(torch.empty(shape, device=dev, dtype=dtype), torch.empty(shape, device=dev, dtype=dtype))
+        # zeros, not empty: `forward_at` may attend (masked) to columns no token has written yet
+        self.cache = [(torch.zeros(shape, device=dev, dtype=dtype), torch.zeros(shape, device=dev, dtype=dtype))
                       for _ in self.layers]  # fmt: skip
 
     @torch.no_grad()
@@ -111,19 +112,40 @@ class FastDecoder:
         self, ids: torch.Tensor, positions: torch.Tensor, start: int, mask: torch.Tensor
     ) -> torch.Tensor:
         """Logits of the last position; writes this chunk's keys/values at [start, start + T)."""
+        end = start + ids.shape[1]
+
+        def write(cache: torch.Tensor, new: torch.Tensor) -> None:
+            cache[:, :, start:end] = new
+
+        return self._run(ids, positions, write, end, mask)
+
+    @torch.no_grad()
+    def forward_at(
+        self, ids: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor, kv_len: int
+    ) -> torch.Tensor:
+        """Like `forward`, but each row writes its keys/values at its own columns ``cols`` ([B, T])
+        and attends to the first ``kv_len`` columns under ``mask`` ([B, 1, T, kv_len]). A row's
+        column is its position (`PrefixCache` keeps every row's tokens contiguous from column 0)."""
+        where = cols[:, None, :, None].expand(ids.shape[0], self.g.kv_heads, ids.shape[1], self.g.head_dim)
+
+        def write(cache: torch.Tensor, new: torch.Tensor) -> None:
+            cache.scatter_(2, where, new)
+
+        return self._run(ids, cols, write, kv_len, mask)
+
+    def _run(self, ids, positions, write, kv_len: int, mask: torch.Tensor) -> torch.Tensor:
         g = self.g
         bsz, t = ids.shape
         x = F.embedding(ids, self.embed)
         cos, sin = g.rope(positions)
-        end = start + t
         nq, nkv = g.heads * g.head_dim, g.kv_heads * g.head_dim
         for (n1, wqkv, bqkv, wo, n2, wgu, wd), (kc, vc) in zip(self.layers, self.cache):
             q, k, v = F.linear(g.rms(x, n1), wqkv, bqkv).split([nq, nkv, nkv], -1)
             q = g.rotate(q.view(bsz, t, g.heads, g.head_dim).transpose(1, 2), cos, sin)
-            kc[:, :, start:end] = g.rotate(k.view(bsz, t, g.kv_heads, g.head_dim).transpose(1, 2), cos, sin)
-            vc[:, :, start:end] = v.view(bsz, t, g.kv_heads, g.head_dim).transpose(1, 2)
+            write(kc, g.rotate(k.view(bsz, t, g.kv_heads, g.head_dim).transpose(1, 2), cos, sin))
+            write(vc, v.view(bsz, t, g.kv_heads, g.head_dim).transpose(1, 2))
             o = F.scaled_dot_product_attention(
-                q, kc[:, :, :end], vc[:, :, :end], attn_mask=mask, enable_gqa=True
+                q, kc[:, :, :kv_len], vc[:, :, :kv_len], attn_mask=mask, enable_gqa=True
             )
             x = x + F.linear(o.transpose(1, 2).reshape(bsz, t, -1), wo)
             gate, up = F.linear(g.rms(x, n2), wgu).chunk(2, -1)

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from r1repro.components import Environment, RolloutStrategy, Template
-from r1repro.engine.generation import Generation, generate
+from r1repro.engine.generation import Generation, PrefixCache, generate
 from r1repro.types import Row, Trajectory
 
 
@@ -36,6 +36,8 @@ class RolloutContext:
     fast: bool = False  # the Qwen2 fast path of the sampler (see engine/qwen2_fast.py)
     evaluation: bool = False  # True for evaluation rollouts (no forced exploration, n=1)
     extra: dict[str, Any] = field(default_factory=dict)
+    # keys/values of the conversations of this rollout, reused across turns (``generate(keys=...)``)
+    prefix_cache: PrefixCache = field(default_factory=PrefixCache)
 
     # ------------------------------------------------------------------ token helpers
     @property
@@ -68,7 +70,11 @@ class RolloutContext:
         stop_strings: Sequence[str] = (),
         max_new_tokens: int | None = None,
         temperature: float | None = None,
+        keys: Sequence | None = None,
     ) -> Generation:
+        """Sample continuations. ``keys``: one stable id per conversation (e.g. its index in the
+        rollout) when the same conversations come back with more tokens, turn after turn: each
+        call then reads only the new tokens (`PrefixCache`, Qwen2 fast path)."""
         return generate(
             self.model,
             prompts,
@@ -82,6 +88,8 @@ class RolloutContext:
             stop_strings=stop_strings,
             tokenizer=self.tokenizer,
             fast=self.fast,
+            cache=self.prefix_cache if keys is not None else None,
+            keys=keys,
         )
 
 
@@ -161,6 +169,7 @@ class MultiTurn(RolloutStrategy):
                 forced=forced,
                 stop_strings=env.stop_strings,
                 max_new_tokens=max(budget[i] for i in live),
+                keys=live,
             )
             still = []
             for i, toks, why in zip(live, gen.tokens, gen.stop_reason):

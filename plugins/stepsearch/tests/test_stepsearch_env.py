@@ -204,7 +204,7 @@ class ScriptedContext:
                                   max_new_tokens=4000, environment=SearchEnvironment(corpus={"world_seed": 0}, max_turns=2))  # fmt: skip
         self.ctx.generate = self.generate
 
-    def generate(self, prompts, *, forced=None, stop_strings=(), max_new_tokens=None, temperature=None):
+    def generate(self, prompts, *, forced=None, stop_strings=(), max_new_tokens=None, temperature=None, keys=None):
         self.calls.append(list(stop_strings))
         text = self.script.pop(0)
         if text.endswith("<EOS>"):  # the policy ends its turn with the end-of-text token

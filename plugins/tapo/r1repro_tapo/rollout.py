@@ -149,7 +149,8 @@ class TemplateGuided(RolloutStrategy):
     def _generate(self, ctx, trajs, done, idx, limit: int, stops: tuple[str, ...]) -> None:
         room = {i: min(limit, ctx.max_new_tokens - len(trajs[i].response_ids)) for i in idx}
         gen = ctx.generate([trajs[i].prompt_ids + trajs[i].response_ids for i in idx],
-                           stop_strings=[s for s in stops if s], max_new_tokens=max(room.values()))  # fmt: skip
+                           stop_strings=[s for s in stops if s], max_new_tokens=max(room.values()),
+                           keys=list(idx))  # fmt: skip
         for i, toks, why in zip(idx, gen.tokens, gen.stop_reason):
             kept = toks[: room[i]]
             if kept:

@@ -104,7 +104,7 @@ class ScriptedContext:
     def decode(self, ids):
         return "".join(chr(i) for i in ids if i)
 
-    def generate(self, prompts, *, forced=None, stop_strings=(), max_new_tokens=None, temperature=None):
+    def generate(self, prompts, *, forced=None, stop_strings=(), max_new_tokens=None, temperature=None, keys=None):
         self.calls.append({"n": len(prompts), "stops": tuple(stop_strings), "max": max_new_tokens,
                            "contexts": [self.decode(p) for p in prompts]})  # fmt: skip
         k = len(self.calls)
