@@ -215,3 +215,36 @@ def test_eval_n_averages_over_sampled_answers(tmp_path):
     eng.cfg.eval.n = 0
     with pytest.raises(ValueError, match="eval.n"):
         eng.evaluate()
+
+
+def test_update_in_length_chunks_gives_the_one_batch_logprobs_and_gradients(tmp_path, monkeypatch):
+    """Responses of very different lengths (two groups of 4: 2 long, 6 short) make the fast path
+    run the update as length chunks; log-probs, entropies and gradients match one padded batch."""
+    from r1repro.engine import local
+
+    eng = LocalEngine(_cfg(tmp_path), quiet=True)
+    eng.setup()
+    assert eng.cfg.model.fast_kernels
+    torch.manual_seed(0)
+    prompts = [[5, 6, 7, 8], [9, 10, 11]]
+    lengths = [40, 3, 2, 4, 3, 38, 2, 5]
+    trajs = []
+    for i, n in enumerate(lengths):
+        t = _traj(prompts[i // 4], torch.randint(20, 200, (n,)).tolist(), [1] * n)
+        t.group_id = f"g{i // 4}"
+        trajs.append(t)
+    batch = collate(trajs, [RewardResult(score=1.0)] * len(trajs), eng.tokenizer.pad_token_id)
+    assert batch["shared_prompts"]
+
+    def run(chunks):
+        monkeypatch.setattr(local, "LENGTH_CHUNKS", chunks)
+        eng.model.zero_grad(set_to_none=True)
+        logp, ent = eng.forward(eng.model, batch, slice(None), grad=True, entropy=True)
+        ((logp * batch["response_mask"]).sum() + (ent * batch["response_mask"]).sum()).backward()
+        grads = [p.grad.clone() for p in eng.model.parameters() if p.grad is not None]
+        return logp.detach() * batch["response_mask"], ent.detach() * batch["response_mask"], grads
+
+    one, chunked = run(1), run(4)
+    assert torch.allclose(one[0], chunked[0], atol=1e-5) and torch.allclose(one[1], chunked[1], atol=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(one[2], chunked[2]))
+    assert not torch.equal(one[0], torch.zeros_like(one[0]))

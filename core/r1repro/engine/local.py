@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from r1repro import algos
 from r1repro.components import is_correct
@@ -48,6 +49,7 @@ from r1repro.types import RewardResult, Row, Sample, Trajectory
 
 log = logging.getLogger(__name__)
 
+LENGTH_CHUNKS = 4  # the policy update runs a batch as up to this many chunks of similar response length
 CRASH_ENV = "R1REPRO_CRASH_AT_STEP"  # tests: SIGKILL this process when this step starts
 
 
@@ -148,7 +150,14 @@ class LocalEngine:
             self.optimizer, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0
         )
         self.components = _stateful_components(
-            [self.reward, self.eval_reward, self.rollout_strategy, self.environment, self.dataset, self.critic]
+            [
+                self.reward,
+                self.eval_reward,
+                self.rollout_strategy,
+                self.environment,
+                self.dataset,
+                self.critic,
+            ]
         )
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = MetricsLog(self.out_dir, tensorboard=cfg.trainer.tensorboard)
@@ -336,13 +345,7 @@ class LocalEngine:
                 logits = forward_logits(model, batch, idx)
             elif self.cfg.model.fast_kernels and batch["shared_prompts"] and qwen2_fast.supported(model):
                 rows = torch.arange(batch["input_ids"].shape[0])[idx]
-                groups, group_of = torch.unique(batch["group_index"][rows], return_inverse=True)
-                first = batch["group_first"][groups]
-                p = batch["prompt_width"]
-                logits = qwen2_fast.grouped_response_logits(
-                    model, batch["input_ids"][first, :p], batch["attention_mask"][first, :p],
-                    batch["responses"][rows], group_of,
-                )  # fmt: skip
+                return self._grouped_logprobs(model, batch, rows, entropy)
             else:
                 out = model(
                     input_ids=batch["input_ids"][idx],
@@ -357,6 +360,44 @@ class LocalEngine:
             logp = self._logprobs_from_logits(logits, batch["responses"][idx])
             ent = self._entropy_from_logits(logits) if entropy else None
         return logp, ent
+
+    def _grouped_logprobs(self, model, batch, rows: torch.Tensor, entropy: bool):
+        """The fast path of `forward`: each group's prompt runs once
+        (`qwen2_fast.grouped_response_logits`), and when response lengths vary a lot (a few long
+        answers would pad every row to their width) the rows run as up to `LENGTH_CHUNKS` chunks of
+        similar length, each padded to its own width. Log-probs past a chunk's width are 0, where
+        the response mask is 0 anyway: the loss and its gradient are the chunk-free ones (up to
+        float rounding; tests/test_engine.py)."""
+        from r1repro.engine import qwen2_fast
+
+        p, width = batch["prompt_width"], batch["responses"].shape[1]
+        lengths = batch["attention_mask"][rows, p:].sum(-1).clamp(min=1)
+        order = torch.argsort(lengths, stable=True)
+        chunks = list(torch.tensor_split(order, min(LENGTH_CHUNKS, len(order))))
+        padded = sum(len(c) * int(lengths[c].max()) for c in chunks)
+        if padded > 0.8 * len(order) * width:  # chunking would save little: one chunk, full width
+            chunks = [torch.arange(len(rows))]
+        logps, ents = [], []
+        for c in chunks:
+            r = rows[c]
+            w = width if len(chunks) == 1 else int(lengths[c].max())
+            groups, group_of = torch.unique(batch["group_index"][r], return_inverse=True)
+            first = batch["group_first"][groups]
+            responses = batch["responses"][r, :w]
+            logits = qwen2_fast.grouped_response_logits(
+                model, batch["input_ids"][first, :p], batch["attention_mask"][first, :p], responses, group_of
+            )
+            if self.cfg.rollout.temperature not in (0, 1.0):
+                logits = logits / self.cfg.rollout.temperature
+            logps.append(F.pad(self._logprobs_from_logits(logits, responses), (0, width - w)))
+            if entropy:
+                ents.append(F.pad(self._entropy_from_logits(logits), (0, width - w)))
+        if len(chunks) == 1:
+            return logps[0], (ents[0] if entropy else None)
+        back = torch.empty_like(order)
+        back[torch.cat(chunks)] = torch.arange(len(order))
+        logp = torch.cat(logps).index_select(0, back)
+        return logp, (torch.cat(ents).index_select(0, back) if entropy else None)
 
     def update(self, batch, adv, old_logp, ref_logp, step: int) -> dict[str, float]:
         cfg, ca = self.cfg, algos.core_algos()
