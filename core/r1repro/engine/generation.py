@@ -80,6 +80,25 @@ class _HFBackend:
         return out.logits[:, -1, :]
 
 
+def _distinct_rows(key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(first row of each distinct row of ``key``, each row's distinct index), or None when more
+    than 3/4 of the rows are distinct (prefilling them once would save little)."""
+    unique, inverse = torch.unique(key, dim=0, return_inverse=True)
+    if len(unique) > 0.75 * len(key):
+        return None
+    first = torch.full((len(unique),), len(key), dtype=torch.long)
+    return first.scatter_reduce_(0, inverse, torch.arange(len(key)), "amin"), inverse
+
+
+def _spread(dec, once, inverse: torch.Tensor, upto: int, logits: torch.Tensor) -> torch.Tensor:
+    """Copy the first ``upto`` cache columns of ``once`` (one row per distinct row) to every row of
+    ``dec``; the logits of every row."""
+    for (k, v), (k1, v1) in zip(dec.cache, once.cache):
+        k[:, :, :upto] = k1[:, :, :upto].index_select(0, inverse)
+        v[:, :, :upto] = v1[:, :, :upto].index_select(0, inverse)
+    return logits.index_select(0, inverse)
+
+
 class _FastBackend:
     """`qwen2_fast.FastDecoder`: fused weights, preallocated cache, boolean masks.
 
@@ -98,17 +117,13 @@ class _FastBackend:
 
         width = ids.shape[1]
         keep = self.keep[:, :width]
-        unique, inverse = torch.unique(torch.cat([ids, keep.long()], 1), dim=0, return_inverse=True)
-        if len(unique) > 0.75 * len(ids):
+        distinct = _distinct_rows(torch.cat([ids, keep.long()], 1))
+        if distinct is None:
             return self.dec.forward(ids, positions, 0, self._causal(keep))
-        first = torch.full((len(unique),), len(ids), dtype=torch.long).scatter_reduce_(
-            0, inverse, torch.arange(len(ids)), "amin")  # fmt: skip
-        once = FastDecoder(self.model, len(unique), width)
+        first, inverse = distinct
+        once = FastDecoder(self.model, len(first), width)
         logits = once.forward(ids[first], positions[first], 0, self._causal(keep[first]))
-        for (k, v), (k1, v1) in zip(self.dec.cache, once.cache):
-            k[:, :, :width] = k1.index_select(0, inverse)
-            v[:, :, :width] = v1.index_select(0, inverse)
-        return logits.index_select(0, inverse)
+        return _spread(self.dec, once, inverse, width, logits)
 
     def step(self, tok: torch.Tensor, positions: torch.Tensor, upto: int) -> torch.Tensor:
         return self.dec.forward(tok[:, None], positions, upto - 1, self.keep[:, None, None, :upto])
@@ -201,27 +216,22 @@ class _CachedBackend:
     def prefill(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         chunks = [s[n:] for s, n in zip(self.seqs, self.reused)]
         width = max(len(c) for c in chunks)
-        pad = 0
-        tok = torch.full((len(chunks), width), pad, dtype=torch.long)
+        tok = torch.zeros((len(chunks), width), dtype=torch.long)  # padding: any id, its column is `trash`
         cols = torch.full((len(chunks), width), self.trash, dtype=torch.long)
         for i, (c, n) in enumerate(zip(chunks, self.reused)):
             tok[i, width - len(c) :] = torch.tensor(c, dtype=torch.long)
             cols[i, width - len(c) :] = torch.arange(n, n + len(c))
         kv_len = int(self.lens.max())
-        if max(self.reused) == 0:  # a fresh call: identical rows (a group's copies) are read once
-            unique, inverse = torch.unique(torch.cat([tok, cols], 1), dim=0, return_inverse=True)
-            if len(unique) <= 0.75 * len(tok):
-                from r1repro.engine.qwen2_fast import FastDecoder
+        # a fresh call: identical rows (a group's copies) are read once
+        distinct = _distinct_rows(torch.cat([tok, cols], 1)) if max(self.reused) == 0 else None
+        if distinct is None:
+            return self.dec.forward_at(tok, cols, self._mask(cols, kv_len), kv_len)
+        from r1repro.engine.qwen2_fast import FastDecoder
 
-                first = torch.full((len(unique),), len(tok), dtype=torch.long).scatter_reduce_(
-                    0, inverse, torch.arange(len(tok)), "amin")  # fmt: skip
-                once = FastDecoder(self.model, len(unique), self.trash + 1)
-                logits = once.forward_at(tok[first], cols[first], self._mask(cols[first], kv_len), kv_len)
-                for (k, v), (k1, v1) in zip(self.dec.cache, once.cache):
-                    k[:, :, :kv_len] = k1[:, :, :kv_len].index_select(0, inverse)
-                    v[:, :, :kv_len] = v1[:, :, :kv_len].index_select(0, inverse)
-                return logits.index_select(0, inverse)
-        return self.dec.forward_at(tok, cols, self._mask(cols, kv_len), kv_len)
+        first, inverse = distinct
+        once = FastDecoder(self.model, len(first), self.trash + 1)
+        logits = once.forward_at(tok[first], cols[first], self._mask(cols[first], kv_len), kv_len)
+        return _spread(self.dec, once, inverse, kv_len, logits)
 
     def step(self, tok: torch.Tensor, positions: torch.Tensor, upto: int) -> torch.Tensor:
         cols = (self.lens + self.steps)[:, None]

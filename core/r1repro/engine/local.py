@@ -150,14 +150,7 @@ class LocalEngine:
             self.optimizer, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0
         )
         self.components = _stateful_components(
-            [
-                self.reward,
-                self.eval_reward,
-                self.rollout_strategy,
-                self.environment,
-                self.dataset,
-                self.critic,
-            ]
+            [self.reward, self.eval_reward, self.rollout_strategy, self.environment, self.dataset, self.critic]
         )
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = MetricsLog(self.out_dir, tensorboard=cfg.trainer.tensorboard)
